@@ -1,0 +1,62 @@
+#pragma once
+// Hardware profiles: plain documented facts about a device, with units in the field
+// names, read once from JSON (format "hwnas.profile/1", see README.md).
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hwnas/graph/graph.hpp"
+
+namespace hwnas::hw {
+
+enum class Dtype : std::uint8_t { fp32, tf32, bf16, fp16, int8, count_ };
+constexpr std::size_t kDtypes = static_cast<std::size_t>(Dtype::count_);
+constexpr std::size_t kClasses = static_cast<std::size_t>(graph::OpClass::count_);
+
+std::string_view dtype_name(Dtype d);
+bool dtype_from_name(std::string_view name, Dtype& out);
+// Storage bytes of one element (tf32 is stored as fp32).
+int bytes_of(Dtype d);
+
+// Share of a peak that an op class reaches (0 < x <= 1).
+struct Efficiency {
+  double compute = 1.0;
+  double memory = 1.0;
+};
+
+struct Profile {
+  std::string name, description, version, kind;
+  // Peak rates; 0 means the device has no such path (costing with it is an error).
+  std::array<double, kDtypes> matrix_flops_per_s{};  // convolutions, linear, matmul, attention
+  std::array<double, kDtypes> vector_flops_per_s{};  // elementwise, norms, pooling, softmax
+  double memory_bandwidth_bytes_per_s = 0;
+  double memory_capacity_bytes = 0;
+  double onchip_bytes = 0;                    // last-level cache / SRAM
+  double onchip_bandwidth_bytes_per_s = 0;    // used when an op's bytes fit on chip
+  double kernel_overhead_s = 0;               // per launched op
+  bool fuses_conv_bn_act = false;             // the deployment stack folds BN and activation into conv
+  std::vector<graph::OpClass> tf32_classes;   // fp32 work of these classes runs at the tf32 rate
+  // efficiency[class][dtype]
+  std::array<std::array<Efficiency, kDtypes>, kClasses> efficiency{};
+  std::map<std::string, std::string> sources;  // field -> where the number comes from
+  std::string calibration;                     // provenance of fitted numbers, as JSON text
+
+  const Efficiency& eff(graph::OpClass c, Dtype d) const {
+    return efficiency[static_cast<std::size_t>(c)][static_cast<std::size_t>(d)];
+  }
+};
+
+// Parses profile JSON text; `source` names the file in errors.
+Profile parse_profile(const std::string& text, const std::string& source);
+// A built-in profile name ("h100") or a path to a profile file.
+Profile load_profile(const std::string& name_or_path);
+
+struct ProfileEntry {
+  std::string name, description, kind;
+};
+std::vector<ProfileEntry> builtin_profiles();
+
+}  // namespace hwnas::hw

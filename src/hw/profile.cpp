@@ -1,0 +1,201 @@
+#include "hwnas/hw/profile.hpp"
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "builtin_data.hpp"
+#include "hwnas/error.hpp"
+
+namespace hwnas::hw {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kFormat = "hwnas.profile/1";
+constexpr std::array<std::string_view, kDtypes> dtype_names{"fp32", "tf32", "bf16", "fp16", "int8"};
+constexpr std::array<int, kDtypes> dtype_bytes{4, 4, 2, 2, 1};
+
+std::string show(const json& v) {
+  std::string s = v.dump();
+  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+class Reader {
+ public:
+  Reader(const json& root, std::string source) : root_(root), src_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw Error(src_ + ": " + path + ": " + what);
+  }
+  const json& need(const json& obj, const std::string& key, const std::string& path) const {
+    if (!obj.contains(key)) throw Error(src_ + ": missing field '" + path + "'");
+    return obj.at(key);
+  }
+  std::string string(const json& obj, const std::string& key, const std::string& path) const {
+    const json& v = need(obj, key, path);
+    if (!v.is_string()) fail(path, "must be a string, got " + show(v));
+    return v.get<std::string>();
+  }
+  double positive(const json& v, const std::string& path, bool zero_ok = false) const {
+    if (!v.is_number()) fail(path, "must be a number, got " + show(v));
+    const double x = v.get<double>();
+    if (!(x > 0) && !(zero_ok && x == 0)) fail(path, std::string("must be ") + (zero_ok ? ">= 0" : "> 0") + ", got " + show(v));
+    return x;
+  }
+  double field(const json& obj, const std::string& key, bool zero_ok = false) const {
+    const std::string& path = key;
+    return positive(need(obj, key, path), path, zero_ok);
+  }
+  std::array<double, kDtypes> rates(const std::string& key) const {
+    const json& v = need(root_, key, key);
+    if (!v.is_object()) fail(key, "must be an object of dtype -> FLOP/s, got " + show(v));
+    std::array<double, kDtypes> out{};
+    for (const auto& [k, x] : v.items()) {
+      Dtype d;
+      if (!dtype_from_name(k, d)) fail(key + "." + k, "unknown dtype (fp32, tf32, bf16, fp16, int8)");
+      out[static_cast<std::size_t>(d)] = positive(x, key + "." + k, true);
+    }
+    if (out[0] <= 0) fail(key, "needs an fp32 rate");
+    return out;
+  }
+
+ private:
+  const json& root_;
+  std::string src_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(path + ": cannot open file");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::string_view dtype_name(Dtype d) { return dtype_names[static_cast<std::size_t>(d)]; }
+bool dtype_from_name(std::string_view name, Dtype& out) {
+  for (std::size_t i = 0; i < kDtypes; ++i)
+    if (dtype_names[i] == name) return out = static_cast<Dtype>(i), true;
+  return false;
+}
+int bytes_of(Dtype d) { return dtype_bytes[static_cast<std::size_t>(d)]; }
+
+Profile parse_profile(const std::string& text, const std::string& source) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(source + ": invalid JSON: " + e.what());
+  }
+  if (!root.is_object()) throw Error(source + ": a profile must be a JSON object");
+  const Reader r(root, source);
+  static const std::set<std::string> known{
+      "format", "name", "description", "version", "kind", "matrix_flops_per_s", "vector_flops_per_s",
+      "memory_bandwidth_bytes_per_s", "memory_capacity_bytes", "onchip_bytes", "onchip_bandwidth_bytes_per_s",
+      "kernel_overhead_s", "fuses_conv_bn_act", "tf32_classes", "efficiency", "sources", "calibration", "notes"};
+  for (const auto& [k, v] : root.items())
+    if (!known.count(k)) r.fail(k, "unknown field");
+  const std::string format = r.string(root, "format", "format");
+  if (format != kFormat) r.fail("format", "must be \"" + std::string(kFormat) + "\", got \"" + format + "\"");
+
+  Profile p;
+  p.name = r.string(root, "name", "name");
+  p.description = r.string(root, "description", "description");
+  p.version = r.string(root, "version", "version");
+  p.kind = r.string(root, "kind", "kind");
+  p.matrix_flops_per_s = r.rates("matrix_flops_per_s");
+  p.vector_flops_per_s = r.rates("vector_flops_per_s");
+  p.memory_bandwidth_bytes_per_s = r.field(root, "memory_bandwidth_bytes_per_s");
+  p.memory_capacity_bytes = r.field(root, "memory_capacity_bytes");
+  p.onchip_bytes = r.field(root, "onchip_bytes", true);
+  p.onchip_bandwidth_bytes_per_s =
+      p.onchip_bytes > 0 ? r.field(root, "onchip_bandwidth_bytes_per_s") : 0;
+  p.kernel_overhead_s = r.field(root, "kernel_overhead_s", true);
+  const json& fuse = r.need(root, "fuses_conv_bn_act", "fuses_conv_bn_act");
+  if (!fuse.is_boolean()) r.fail("fuses_conv_bn_act", "must be true or false, got " + show(fuse));
+  p.fuses_conv_bn_act = fuse.get<bool>();
+  if (root.contains("tf32_classes")) {
+    const json& v = root.at("tf32_classes");
+    if (!v.is_array()) r.fail("tf32_classes", "must be an array of op classes, got " + show(v));
+    for (const auto& e : v) {
+      graph::OpClass c;
+      if (!e.is_string() || !graph::op_class_from_name(e.get<std::string>(), c))
+        r.fail("tf32_classes", "unknown op class " + show(e));
+      p.tf32_classes.push_back(c);
+    }
+  }
+
+  // efficiency: {"default": {...}, "<class>": {...}, "<class>@<dtype>": {...}}
+  const json& eff = r.need(root, "efficiency", "efficiency");
+  if (!eff.is_object()) r.fail("efficiency", "must be an object, got " + show(eff));
+  auto read_eff = [&](const json& v, const std::string& path, Efficiency base) {
+    if (!v.is_object()) r.fail(path, "must be an object {compute, memory}, got " + show(v));
+    for (const auto& [k, x] : v.items()) {
+      if (k != "compute" && k != "memory") r.fail(path + "." + k, "unknown field (compute, memory)");
+      const double e = r.positive(x, path + "." + k);
+      if (e > 1.0) r.fail(path + "." + k, "an efficiency is a share of the peak, at most 1, got " + show(x));
+      (k == "compute" ? base.compute : base.memory) = e;
+    }
+    return base;
+  };
+  const Efficiency def = eff.contains("default") ? read_eff(eff.at("default"), "efficiency.default", {}) : Efficiency{};
+  for (auto& row : p.efficiency) row.fill(def);
+  // classes first, then class@dtype overrides
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [k, v] : eff.items()) {
+      if (k == "default") continue;
+      const auto at = k.find('@');
+      if ((at != std::string::npos) != (pass == 1)) continue;
+      graph::OpClass c;
+      if (!graph::op_class_from_name(k.substr(0, at), c))
+        r.fail("efficiency." + k, "unknown op class '" + k.substr(0, at) + "'");
+      auto& row = p.efficiency[static_cast<std::size_t>(c)];
+      if (pass == 0) {
+        const Efficiency e = read_eff(v, "efficiency." + k, def);
+        row.fill(e);
+      } else {
+        Dtype d;
+        if (!dtype_from_name(k.substr(at + 1), d)) r.fail("efficiency." + k, "unknown dtype '" + k.substr(at + 1) + "'");
+        row[static_cast<std::size_t>(d)] = read_eff(v, "efficiency." + k, row[static_cast<std::size_t>(d)]);
+      }
+    }
+  }
+
+  // every number carries its source
+  const json& sources = r.need(root, "sources", "sources");
+  if (!sources.is_object()) r.fail("sources", "must be an object of field -> source, got " + show(sources));
+  for (const auto& [k, v] : sources.items()) {
+    if (!v.is_string()) r.fail("sources." + k, "must be a string, got " + show(v));
+    p.sources[k] = v.get<std::string>();
+  }
+  for (const char* k : {"matrix_flops_per_s", "vector_flops_per_s", "memory_bandwidth_bytes_per_s",
+                        "memory_capacity_bytes", "onchip_bytes", "kernel_overhead_s", "efficiency"})
+    if (!p.sources.count(k)) throw Error(source + ": sources: no source given for '" + std::string(k) + "'");
+  if (root.contains("calibration")) p.calibration = root.at("calibration").dump();
+  return p;
+}
+
+Profile load_profile(const std::string& name_or_path) {
+  for (const auto& e : builtin::profiles())
+    if (e.name == name_or_path) return parse_profile(e.text, e.name + ".json");
+  if (std::filesystem::exists(name_or_path)) return parse_profile(read_file(name_or_path), name_or_path);
+  std::string known;
+  for (const auto& e : builtin::profiles()) known += (known.empty() ? "" : ", ") + e.name;
+  throw Error("unknown profile '" + name_or_path + "' (neither a file nor built in: " + known + ")");
+}
+
+std::vector<ProfileEntry> builtin_profiles() {
+  std::vector<ProfileEntry> out;
+  for (const auto& e : builtin::profiles()) {
+    const Profile p = parse_profile(e.text, e.name + ".json");
+    out.push_back({e.name, p.description, p.kind});
+  }
+  return out;
+}
+
+}  // namespace hwnas::hw
