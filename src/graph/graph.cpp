@@ -364,7 +364,10 @@ int Graph::add(Node node) {
                    " inputs, got " + std::to_string(nin));
   for (int i : node.inputs)
     if (i < 0 || i >= size()) fail(node, "input index " + std::to_string(i) + " is not an earlier node");
+  if (node.name.empty()) fail(node, "needs a name");
+  if (index_.count(node.name)) fail(node, "duplicate node name");
   node.shape = infer(nodes_, node);
+  index_.emplace(node.name, size());
   nodes_.push_back(std::move(node));
   return size() - 1;
 }
@@ -380,9 +383,8 @@ std::vector<int> Graph::outputs() const {
 }
 
 int Graph::find(std::string_view name) const {
-  for (int i = 0; i < size(); ++i)
-    if (nodes_[i].name == name) return i;
-  return -1;
+  const auto it = index_.find(std::string(name));
+  return it == index_.end() ? -1 : it->second;
 }
 
 std::vector<ParamSpec> params_of(const Graph& g, const Node& n) {

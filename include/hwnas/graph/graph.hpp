@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace hwnas::graph {
@@ -113,7 +114,8 @@ class Graph {
   std::string name;
 
   // Adds a node whose inputs are already in the graph, infers its shape and returns its
-  // index. Throws hwnas::Error naming the node and the bad value on any inconsistency.
+  // index. Throws hwnas::Error naming the node and the bad value on any inconsistency
+  // (names are unique: the executor keys weights by them).
   int add(Node node);
 
   const std::vector<Node>& nodes() const { return nodes_; }
@@ -126,6 +128,7 @@ class Graph {
 
  private:
   std::vector<Node> nodes_;
+  std::unordered_map<std::string, int> index_;
 };
 
 // Learned tensors of a node (empty for ops without parameters).
