@@ -79,7 +79,7 @@ std::int64_t attention_pairs(const Attrs& a, std::int64_t queries, std::int64_t 
       const std::int64_t lo = std::max<std::int64_t>(0, p - w + 1);
       const std::int64_t in_window = clipped(lo, p, keys);
       const std::int64_t sinks = std::min({a.sink_tokens, p + 1, keys});
-      total += in_window + std::max<std::int64_t>(0, sinks - lo);
+      total += in_window + std::min(sinks, lo);  // sink keys that fall before the window
       continue;
     }
     if (p < g) {  // a global query sees every key

@@ -231,6 +231,9 @@ Attrs Blocks::attention_attrs(const AttentionSpec& s, bool kv_cache) const {
 }
 
 int Blocks::transformer(int x, const Transformer& t) {
+  if (g_.node(x).shape.size() != 3)
+    throw Error("node '" + prefix + "' (transformer block): needs a [batch, tokens, dim] input, got " +
+                to_string(g_.node(x).shape));
   const std::int64_t dim = g_.node(x).shape.back();
   const AttentionSpec& s = t.attn;
   const std::int64_t qw = static_cast<std::int64_t>(s.heads) * s.head_dim;
