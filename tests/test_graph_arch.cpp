@@ -124,7 +124,7 @@ TEST_CASE("bad architectures name the file, the field and the value") {
   CHECK_THAT(error_of(arch(R"({"type": "conv2d", "out": 8, "groups": 2})")),
              Contains("groups 2 must divide in_channels 3 and out_channels 8"));
   CHECK_THAT(error_of(R"({"format": "hwnas.arch/9", "name": "x", "input": {"channels": 1, "resolution": 8}, "layers": []})"),
-             Contains("net.json.format: must be \"hwnas.arch/1\", got \"hwnas.arch/9\""));
+             Contains("net.json: format: must be \"hwnas.arch/1\", got \"hwnas.arch/9\""));
   CHECK_THAT(error_of(R"({"format": "hwnas.arch/1", "name": "x", "layers": [)"), Contains("net.json: invalid JSON"));
   CHECK_THAT(error_of(arch(R"({"type": "relu"})"), {.batch = 0}), Contains("net.json: batch must be >= 1, got 0"));
   CHECK_THAT(error_of(arch(R"({"type": "embedding", "vocab": 10, "dim": 12},

@@ -141,7 +141,9 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
     NodeCost& c = r.layers[static_cast<std::size_t>(i)];
     c.node = i;
     c.cls = graph::op_class(g, nd);
-    for (const auto& p : graph::params_of(g, nd)) (p.buffer ? c.buffers : c.params) += numel(p.shape);
+    const graph::ParamCount pc = graph::param_count(g, nd);
+    c.params = pc.params;
+    c.buffers = pc.buffers;
     c.weight_bytes = (c.params + c.buffers) * eb;
     c.activation_bytes = out_bytes(i);
     const std::int64_t out = numel(nd.shape);

@@ -28,20 +28,37 @@ std::string show(const json& v) {
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
-// A JSON object together with where it sits, for error messages.
+// A JSON object together with where it sits; the location text is only built for errors.
 struct Obj {
   const json& j;
-  std::string where;  // "file.json: layers[3]"
+  const std::string* file;
+  int index = -1;             // layers[index], or -1 at the top level
+  const std::string* name = nullptr;  // the layer's name
+  const char* sub = nullptr;  // a nested object ("se", "input")
 
+  std::string path() const {
+    std::string w;
+    if (index >= 0) {
+      w = "layers[" + std::to_string(index) + "]";
+      if (name) w += " ('" + *name + "')";
+    }
+    if (sub) w += (w.empty() ? "" : ".") + std::string(sub);
+    return w;
+  }
+  std::string where() const {
+    const std::string p = path();
+    return p.empty() ? *file : *file + ": " + p;
+  }
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw Error(where + "." + key + ": " + what);
+    const std::string p = path();
+    throw Error(*file + ": " + (p.empty() ? key : p + "." + key) + ": " + what);
   }
   bool has(const char* key) const { return j.contains(key) && !j.at(key).is_null(); }
 
   std::int64_t integer(const char* key, std::int64_t min, std::optional<std::int64_t> def = {}) const {
     if (!has(key)) {
       if (def) return *def;
-      throw Error(where + ": missing field '" + key + "'");
+      throw Error(where() + ": missing field '" + key + "'");
     }
     const json& v = j.at(key);
     if (!v.is_number_integer()) fail(key, "must be an integer, got " + show(v));
@@ -66,7 +83,7 @@ struct Obj {
   std::string string(const char* key, std::optional<std::string> def = {}) const {
     if (!has(key)) {
       if (def) return *def;
-      throw Error(where + ": missing field '" + key + "'");
+      throw Error(where() + ": missing field '" + key + "'");
     }
     const json& v = j.at(key);
     if (!v.is_string()) fail(key, "must be a string, got " + show(v));
@@ -90,7 +107,7 @@ struct Obj {
     return {x, x};
   }
   std::vector<std::int64_t> ints(const char* key) const {
-    if (!has(key)) throw Error(where + ": missing field '" + key + "'");
+    if (!has(key)) throw Error(where() + ": missing field '" + key + "'");
     const json& v = j.at(key);
     if (!v.is_array()) fail(key, "must be an array of integers, got " + show(v));
     std::vector<std::int64_t> out;
@@ -103,16 +120,18 @@ struct Obj {
   Obj child(const char* key) const {
     const json& v = j.at(key);
     if (!v.is_object()) fail(key, "must be an object, got " + show(v));
-    return {v, where + "." + key};
+    return {v, file, index, name, key};
   }
-  void allow(const std::set<std::string>& keys) const {
-    for (const auto& [k, v] : j.items())
-      if (!keys.count(k)) fail(k, "unknown field (allowed: " + join(keys) + ")");
-  }
-  static std::string join(const std::set<std::string>& keys) {
-    std::string s;
-    for (const auto& k : keys) s += (s.empty() ? "" : ", ") + k;
-    return s;
+  // Rejects fields outside `keys` and `extra` (typos must not pass silently).
+  void allow(std::initializer_list<std::string_view> keys, std::initializer_list<std::string_view> extra = {}) const {
+    for (const auto& [k, v] : j.items()) {
+      if (std::find(keys.begin(), keys.end(), k) != keys.end() || std::find(extra.begin(), extra.end(), k) != extra.end())
+        continue;
+      std::string all;
+      for (auto list : {keys, extra})
+        for (auto a : list) all += (all.empty() ? "" : ", ") + std::string(a);
+      fail(k, "unknown field (allowed: " + all + ")");
+    }
   }
 };
 
@@ -142,7 +161,7 @@ class ArchBuilder {
       : root_(root), src_(std::move(source)), opt_(opt), b_(g_) {}
 
   Graph build() {
-    const Obj top{root_, src_};
+    const Obj top{root_, &src_};
     if (!root_.is_object()) throw Error(src_ + ": an architecture must be a JSON object, got " + show(root_));
     top.allow({"format", "name", "description", "input", "width_mult", "depth_mult", "channel_divisor",
                "layers", "source", "notes"});
@@ -209,9 +228,8 @@ class ArchBuilder {
     std::map<std::string, int> index;
     for (int i = 0; i < count; ++i) {
       const json& l = layers[i];
-      const std::string where = src_ + ": layers[" + std::to_string(i) + "]";
-      if (!l.is_object()) throw Error(where + ": must be an object, got " + show(l));
-      Obj o{l, where};
+      Obj o{l, &src_, i};
+      if (!l.is_object()) throw Error(o.where() + ": must be an object, got " + show(l));
       names[i] = o.string("name", "layers." + std::to_string(i));
       if (names[i] == "input" || !index.emplace(names[i], i).second)
         o.fail("name", "duplicate layer name '" + names[i] + "'");
@@ -219,7 +237,7 @@ class ArchBuilder {
     std::vector<std::pair<int, int>> edges;
     std::vector<std::vector<std::string>> inputs(count);
     for (int i = 0; i < count; ++i) {
-      const Obj o{layers[i], src_ + ": layers[" + std::to_string(i) + "]"};
+      const Obj o{layers[i], &src_, i};
       if (o.has("inputs")) {
         const json& v = layers[i].at("inputs");
         if (!v.is_array() || v.empty()) o.fail("inputs", "must be a non-empty array of layer names, got " + show(v));
@@ -241,7 +259,7 @@ class ArchBuilder {
       }
     }
     for (int i : topological_order(count, edges, names, src_ + ": layers")) {
-      const Obj o{layers[i], src_ + ": layers[" + std::to_string(i) + "] ('" + names[i] + "')"};
+      const Obj o{layers[i], &src_, i, &names[i]};
       std::vector<int> in;
       for (const auto& name : inputs[i]) in.push_back(by_name_.at(name));
       by_name_[names[i]] = layer(o, names[i], in);
@@ -307,10 +325,8 @@ class ArchBuilder {
   }
 
   int one(const Obj& o, const std::string& type, const std::string& name, const std::vector<int>& in, bool first) {
-    const std::set<std::string> common{"type", "name", "inputs", "repeat", "scale"};
-    auto allow = [&](std::set<std::string> extra) {
-      extra.insert(common.begin(), common.end());
-      o.allow(extra);
+    auto allow = [&](std::initializer_list<std::string_view> extra) {
+      o.allow({"type", "name", "inputs", "repeat", "scale"}, extra);
     };
     const auto stride = first ? o.pair("stride", 1, {1, 1}) : std::pair<int, int>{1, 1};
     b_.prefix = name;

@@ -387,40 +387,70 @@ int Graph::find(std::string_view name) const {
   return it == index_.end() ? -1 : it->second;
 }
 
-std::vector<ParamSpec> params_of(const Graph& g, const Node& n) {
+namespace {
+
+// A view of dimensions: a braced list at the call or a Shape, never a heap copy.
+struct Dims {
+  const std::int64_t* data;
+  std::size_t size;
+  Dims(std::initializer_list<std::int64_t> l) : data(l.begin()), size(l.size()) {}
+  Dims(const Shape& s) : data(s.data()), size(s.size()) {}
+  std::int64_t numel() const {
+    std::int64_t n = 1;
+    for (std::size_t i = 0; i < size; ++i) n *= data[i];
+    return n;
+  }
+};
+
+// The one definition of a node's learned tensors: calls f(name, dims, buffer) for each.
+template <class F>
+void visit_params(const Graph& g, const Node& n, F&& f) {
   const Attrs& a = n.attrs;
   auto in = [&](int i) -> const Shape& { return g.node(n.inputs[i]).shape; };
-  std::vector<ParamSpec> p;
   switch (n.op) {
     case Op::conv2d:
-      p.push_back({"weight", {a.out, in(0)[1] / a.groups, a.kh, a.kw}});
-      if (a.bias) p.push_back({"bias", {a.out}});
+      f("weight", {a.out, in(0)[1] / a.groups, a.kh, a.kw}, false);
+      if (a.bias) f("bias", {a.out}, false);
       break;
     case Op::linear:
-      p.push_back({"weight", {a.out, in(0).back()}});
-      if (a.bias) p.push_back({"bias", {a.out}});
+      f("weight", {a.out, in(0).back()}, false);
+      if (a.bias) f("bias", {a.out}, false);
       break;
-    case Op::batch_norm: {
-      const std::int64_t c = in(0)[1];
-      p = {{"weight", {c}}, {"bias", {c}}, {"running_mean", {c}, true}, {"running_var", {c}, true}};
+    case Op::batch_norm:
+      for (const char* name : {"weight", "bias"}) f(name, {in(0)[1]}, false);
+      for (const char* name : {"running_mean", "running_var"}) f(name, {in(0)[1]}, true);
       break;
-    }
     case Op::layer_norm:
-      p = {{"weight", {in(0).back()}}, {"bias", {in(0).back()}}};
+      for (const char* name : {"weight", "bias"}) f(name, {in(0).back()}, false);
       break;
     case Op::rms_norm:
-      p = {{"weight", {in(0).back()}}};
+      f("weight", {in(0).back()}, false);
       break;
     case Op::embedding:
-      p = {{"weight", {a.vocab, a.out}}};
+      f("weight", {a.vocab, a.out}, false);
       break;
     case Op::weight:
-      p = {{"value", a.shape}};
+      f("value", a.shape, false);
       break;
     default:
       break;
   }
-  return p;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> params_of(const Graph& g, const Node& n) {
+  std::vector<ParamSpec> out;
+  visit_params(g, n, [&](const char* name, Dims d, bool buffer) {
+    out.push_back({name, Shape(d.data, d.data + d.size), buffer});
+  });
+  return out;
+}
+
+ParamCount param_count(const Graph& g, const Node& n) {
+  ParamCount c;
+  visit_params(g, n, [&](const char*, Dims d, bool buffer) { (buffer ? c.buffers : c.params) += d.numel(); });
+  return c;
 }
 
 OpClass op_class(const Graph& g, const Node& n) {

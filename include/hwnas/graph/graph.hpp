@@ -133,6 +133,11 @@ class Graph {
 
 // Learned tensors of a node (empty for ops without parameters).
 std::vector<ParamSpec> params_of(const Graph& g, const Node& n);
+// Their element counts, without building the list (the cost model's hot path).
+struct ParamCount {
+  std::int64_t params = 0, buffers = 0;
+};
+ParamCount param_count(const Graph& g, const Node& n);
 
 // The roofline class of a node (conv2d splits into conv / depthwise / pointwise).
 OpClass op_class(const Graph& g, const Node& n);
