@@ -56,7 +56,9 @@ std::string_view bound_name(Bound b) {
 }
 
 std::int64_t attention_pairs(const Attrs& a, std::int64_t queries, std::int64_t keys) {
-  const std::int64_t past = a.past_tokens;
+  // the queries are the last positions of the key sequence: after the cached tokens, or after
+  // rows handled elsewhere (Longformer's global queries)
+  const std::int64_t past = std::max(a.past_tokens, keys - queries);
   switch (a.pattern) {
     case AttnPattern::full:
       return queries * keys;

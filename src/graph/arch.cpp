@@ -501,7 +501,7 @@ class ArchBuilder {
     }
     if (type == "transformer_encoder" || type == "decoder_layer") {
       allow({"heads", "kv_heads", "head_dim", "pattern", "window", "window_dilation", "global_tokens",
-             "sink_tokens", "kv_latent_dim", "bias", "ffn", "ffn_act", "norm"});
+             "sink_tokens", "kv_latent_dim", "bias", "ffn", "ffn_act", "norm", "post_norm", "global_projections"});
       const int x = single(o, in);
       const std::int64_t dim = g_.node(x).shape.back();
       Transformer t;
@@ -517,6 +517,14 @@ class ArchBuilder {
       const std::string norm = o.string("norm", dec ? "rms_norm" : "layer_norm");
       if (norm != "rms_norm" && norm != "layer_norm") o.fail("norm", "must be \"layer_norm\" or \"rms_norm\", got \"" + norm + "\"");
       t.norm = norm == "rms_norm" ? Op::rms_norm : Op::layer_norm;
+      t.post_norm = o.boolean("post_norm", false);
+      t.global_projections = o.boolean("global_projections", false);
+      if (t.global_projections) {
+        if (dec) o.fail("global_projections", "applies to transformer_encoder layers (a decoder's KV cache of global keys is not modelled)");
+        if (t.attn.global_tokens < 1 ||
+            (t.attn.pattern != AttnPattern::local_window && t.attn.pattern != AttnPattern::dilated_window))
+          o.fail("global_projections", "needs global_tokens >= 1 and pattern local_window or dilated_window");
+      }
       if (dec) {
         if (!o.has("pattern")) t.attn.pattern = AttnPattern::causal;
         if (!o.has("bias")) t.attn.bias = false;

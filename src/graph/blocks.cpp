@@ -238,7 +238,7 @@ int Blocks::transformer(int x, const Transformer& t) {
   const AttentionSpec& s = t.attn;
   const std::int64_t qw = static_cast<std::int64_t>(s.heads) * s.head_dim;
   const std::int64_t kvw = static_cast<std::int64_t>(s.kv_heads) * s.head_dim;
-  int h = unary(t.norm, x, "norm1");
+  int h = t.post_norm ? x : unary(t.norm, x, "norm1");
   const int q = linear(h, qw, s.bias, "attn.q");
   int k, v;
   if (s.kv_latent_dim > 0) {  // MLA: K and V are expanded from a cached latent
@@ -249,10 +249,35 @@ int Blocks::transformer(int x, const Transformer& t) {
     k = linear(h, kvw, s.bias, "attn.k");
     v = linear(h, kvw, s.bias, "attn.v");
   }
-  int y = node(Op::attention, {q, k, v}, attention_attrs(s, t.kv_cache), "attn.core");
+  int y;
+  if (t.global_projections) {
+    // the first global_tokens queries see every key through q/k/v_global; the other queries
+    // (the last positions of the sequence) see their window plus the global keys
+    const std::int64_t g = s.global_tokens, tokens = g_.node(q).shape[1];
+    if (g < 1 || g >= tokens)
+      throw Error("node '" + path("attn") + "': global projections need 1 <= global_tokens < tokens, got " +
+                  std::to_string(g) + " global of " + std::to_string(tokens) + " tokens");
+    Attrs head_rows, tail_rows, cat;
+    head_rows.axis = tail_rows.axis = cat.axis = 1;
+    head_rows.end = g;
+    tail_rows.start = g, tail_rows.end = tokens;
+    const int qg = linear(node(Op::slice, {h}, head_rows, "attn.global_rows"), qw, s.bias, "attn.q_global");
+    const int kg = linear(h, kvw, s.bias, "attn.k_global");
+    const int vg = linear(h, kvw, s.bias, "attn.v_global");
+    AttentionSpec full = s;
+    full.pattern = AttnPattern::full;
+    full.window = full.global_tokens = 0;
+    const int yg = node(Op::attention, {qg, kg, vg}, attention_attrs(full, false), "attn.global");
+    const int ql = node(Op::slice, {q}, tail_rows, "attn.local_rows");
+    const int yl = node(Op::attention, {ql, k, v}, attention_attrs(s, t.kv_cache), "attn.core");
+    y = node(Op::concat, {yg, yl}, cat, "attn.merge");
+  } else {
+    y = node(Op::attention, {q, k, v}, attention_attrs(s, t.kv_cache), "attn.core");
+  }
   y = linear(y, dim, s.bias, "attn.out");
   y = node(Op::add, {x, y}, {}, "add1");
-  h = unary(t.norm, y, "norm2");
+  if (t.post_norm) y = unary(t.norm, y, "norm1");
+  h = t.post_norm ? y : unary(t.norm, y, "norm2");
   int f;
   if (t.swiglu) {
     const int gate = linear(h, t.ffn, s.bias, "ffn.gate");
@@ -262,7 +287,8 @@ int Blocks::transformer(int x, const Transformer& t) {
     f = unary(t.ffn_act, linear(h, t.ffn, true, "ffn.fc1"), "ffn.act");
   }
   f = linear(f, dim, t.swiglu ? s.bias : true, t.swiglu ? "ffn.down" : "ffn.fc2");
-  return node(Op::add, {y, f}, {}, "add2");
+  y = node(Op::add, {y, f}, {}, "add2");
+  return t.post_norm ? unary(t.norm, y, "norm2") : y;
 }
 
 }  // namespace hwnas::graph

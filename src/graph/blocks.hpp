@@ -55,6 +55,9 @@ struct Transformer {
   bool swiglu = false;
   Op ffn_act = Op::gelu;
   Op norm = Op::layer_norm;
+  bool post_norm = false;           // normalise after each residual add (BERT/RoBERTa) instead of before
+  bool global_projections = false;  // Longformer: the global queries attend to every token through
+                                    // separate q/k/v projections; needs global_tokens and a window pattern
   bool kv_cache = false;
 };
 

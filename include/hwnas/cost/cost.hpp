@@ -48,6 +48,7 @@ struct CostReport {
 CostReport analyze(const graph::Graph& g, const hw::Profile& profile, hw::Dtype dtype);
 
 // Attention score pairs (query, key) one head computes, following the node's pattern.
+// The queries are the last positions of the key sequence (after the cached tokens in decode).
 std::int64_t attention_pairs(const graph::Attrs& a, std::int64_t queries, std::int64_t keys);
 
 }  // namespace hwnas::cost
