@@ -389,12 +389,18 @@ int Graph::find(std::string_view name) const {
 
 namespace {
 
-// A view of dimensions: a braced list at the call or a Shape, never a heap copy.
+// Dimensions without a heap copy: up to four held inline (a braced list at the call), or a
+// view of a Shape. Passed by reference only.
 struct Dims {
+  std::array<std::int64_t, 4> inline_dims{};
   const std::int64_t* data;
   std::size_t size;
-  Dims(std::initializer_list<std::int64_t> l) : data(l.begin()), size(l.size()) {}
+  Dims(std::initializer_list<std::int64_t> l) : data(inline_dims.data()), size(l.size()) {
+    std::copy(l.begin(), l.end(), inline_dims.begin());
+  }
   Dims(const Shape& s) : data(s.data()), size(s.size()) {}
+  Dims(const Dims&) = delete;
+  Dims& operator=(const Dims&) = delete;
   std::int64_t numel() const {
     std::int64_t n = 1;
     for (std::size_t i = 0; i < size; ++i) n *= data[i];
@@ -441,7 +447,7 @@ void visit_params(const Graph& g, const Node& n, F&& f) {
 
 std::vector<ParamSpec> params_of(const Graph& g, const Node& n) {
   std::vector<ParamSpec> out;
-  visit_params(g, n, [&](const char* name, Dims d, bool buffer) {
+  visit_params(g, n, [&](const char* name, const Dims& d, bool buffer) {
     out.push_back({name, Shape(d.data, d.data + d.size), buffer});
   });
   return out;
@@ -449,7 +455,7 @@ std::vector<ParamSpec> params_of(const Graph& g, const Node& n) {
 
 ParamCount param_count(const Graph& g, const Node& n) {
   ParamCount c;
-  visit_params(g, n, [&](const char*, Dims d, bool buffer) { (buffer ? c.buffers : c.params) += d.numel(); });
+  visit_params(g, n, [&](const char*, const Dims& d, bool buffer) { (buffer ? c.buffers : c.params) += d.numel(); });
   return c;
 }
 
