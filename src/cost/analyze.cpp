@@ -198,7 +198,7 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
       case Op::sigmoid: case Op::silu: case Op::gelu:
         c.other_flops = activation_flops(nd.op) * out;
         break;
-      case Op::add: case Op::mul: c.other_flops = out; break;
+      case Op::add: case Op::mul: case Op::zero: c.other_flops = out; break;
       case Op::avg_pool: c.other_flops = out * (nd.attrs.kh * nd.attrs.kw + 1); break;
       case Op::max_pool: c.other_flops = out * nd.attrs.kh * nd.attrs.kw; break;
       case Op::global_avg_pool: c.other_flops = numel(in_shape(0)) + out; break;

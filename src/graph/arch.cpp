@@ -15,6 +15,7 @@
 #include "builtin_data.hpp"
 #include "graph/blocks.hpp"
 #include "hwnas/error.hpp"
+#include "hwnas/graph/nasbench201.hpp"
 
 namespace hwnas::graph {
 namespace {
@@ -367,7 +368,8 @@ class ArchBuilder {
       return single(o, in);
     }
     if (type == "global_avg_pool" || type == "flatten" || type == "softmax" ||
-        type == "batch_norm" || type == "layer_norm" || type == "rms_norm" || is_activation_name(type)) {
+        type == "batch_norm" || type == "layer_norm" || type == "rms_norm" || type == "zero" ||
+        is_activation_name(type)) {
       allow({});
       op_from_name(type == "swish" ? "silu" : type, op);
       return b_.unary(op, single(o, in), "");
@@ -557,6 +559,9 @@ Graph parse_architecture(const std::string& text, const std::string& source, con
 }
 
 Graph load_architecture(const std::string& name_or_path, const BuildOptions& opt) {
+  if (name_or_path.rfind(nasbench201::kPrefix, 0) == 0)
+    return parse_architecture(nasbench201::architecture_json(name_or_path.substr(nasbench201::kPrefix.size())),
+                              name_or_path, opt);
   for (const auto& e : builtin::models())
     if (e.name == name_or_path) return parse_architecture(e.text, e.name + ".json", opt);
   if (std::filesystem::exists(name_or_path))

@@ -38,6 +38,7 @@ constexpr std::array<OpInfo, static_cast<std::size_t>(Op::count_)> op_table{{
     {Op::gelu, "gelu", 1, 1},
     {Op::add, "add", 2, 2},
     {Op::mul, "mul", 2, 2},
+    {Op::zero, "zero", 1, 1},
     {Op::concat, "concat", 1, 64},
     {Op::avg_pool, "avg_pool", 1, 1},
     {Op::max_pool, "max_pool", 1, 1},
@@ -186,6 +187,7 @@ Shape infer(const std::vector<Node>& nodes, const Node& n) {
       return in(0);
     case Op::relu: case Op::relu6: case Op::hardswish: case Op::hardsigmoid:
     case Op::sigmoid: case Op::silu: case Op::gelu:
+    case Op::zero:
       return in(0);
     case Op::add:
     case Op::mul:
@@ -479,7 +481,7 @@ OpClass op_class(const Graph& g, const Node& n) {
     case Op::relu: case Op::relu6: case Op::hardswish: case Op::hardsigmoid:
     case Op::sigmoid: case Op::silu: case Op::gelu:
       return OpClass::activation;
-    case Op::add: case Op::mul: return OpClass::elementwise;
+    case Op::add: case Op::mul: case Op::zero: return OpClass::elementwise;
     case Op::avg_pool: case Op::max_pool: case Op::global_avg_pool: return OpClass::pooling;
     case Op::concat: case Op::transpose: case Op::unfold: case Op::fold: case Op::slice:
       return OpClass::data_movement;

@@ -30,6 +30,7 @@ enum class Op : std::uint8_t {
   rms_norm,         // over the last dimension
   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu,
   add, mul,         // elementwise with numpy broadcasting
+  zero,             // x * 0: zeros of the input's shape, computed as the multiply (NAS-Bench-201's `none`)
   concat,           // along attrs.axis; size-1 dims broadcast (a class token over the batch)
   avg_pool, max_pool, global_avg_pool,
   reshape,          // attrs.shape, batch dimension excluded (it is kept)
