@@ -21,7 +21,7 @@ constexpr const char* kUsage =
     "usage: hwnas <command> [options]\n"
     "\n"
     "commands:\n"
-    "  cost <model>   cost an architecture (zoo name or .json file) on a hardware profile\n"
+    "  cost <model>   cost an architecture (zoo name, .json file or nasbench201:<code>) on a hardware profile\n"
     "  zoo            list the built-in architectures\n"
     "  profiles       list the built-in hardware profiles\n"
     "\n"
@@ -33,7 +33,7 @@ int cmd_cost(const std::vector<std::string>& args) {
   std::int64_t batch, resolution, context, seq_len;
   o.add_options()
       ("help,h", "show this help")
-      ("model", po::value<std::string>(), "zoo name (see `hwnas zoo`) or architecture .json file")
+      ("model", po::value<std::string>(), "zoo name (see `hwnas zoo`), architecture .json file or nasbench201:<6 digits>")
       ("profile,p", po::value(&profile)->default_value("h100"), "hardware profile: built-in name or .json file")
       ("batch,b", po::value(&batch)->default_value(1), "batch size")
       ("dtype", po::value(&dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
@@ -52,7 +52,7 @@ int cmd_cost(const std::vector<std::string>& args) {
     return 0;
   }
   po::notify(vm);
-  if (!vm.count("model")) throw Error("cost: missing <model> (a zoo name or an architecture .json file)");
+  if (!vm.count("model")) throw Error("cost: missing <model> (a zoo name, an architecture .json file or nasbench201:<6 digits>)");
   if (format != "table" && format != "json" && format != "csv")
     throw Error("--format: must be table, json or csv, got '" + format + "'");
   hw::Dtype dt;
