@@ -1,129 +1,63 @@
-// The `hwnas` command: parses options, calls the library, prints. Only here do
-// exceptions become exit codes.
+// The `hwnas` command: dispatches to a subcommand (src/cli/<command>.cpp). Only here do
+// exceptions become exit codes: 1 for an error in the input, 2 for bad usage.
+#include <array>
 #include <boost/program_options.hpp>
-#include <cstdio>
 #include <iostream>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "hwnas/cost/cost.hpp"
-#include "hwnas/cost/format.hpp"
+#include "cli/commands.hpp"
 #include "hwnas/error.hpp"
-#include "hwnas/graph/arch.hpp"
-#include "hwnas/hw/profile.hpp"
-
-namespace po = boost::program_options;
-using namespace hwnas;
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: hwnas <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  cost <model>   cost an architecture (zoo name, .json file or nasbench201:<code>) on a hardware profile\n"
-    "  zoo            list the built-in architectures\n"
-    "  profiles       list the built-in hardware profiles\n"
-    "\n"
-    "run 'hwnas <command> --help' for its options\n";
+struct Command {
+  std::string_view name, synopsis, help;
+  int (*run)(const hwnas::cli::Args&);
+};
 
-int cmd_cost(const std::vector<std::string>& args) {
-  po::options_description o("hwnas cost <model> [options]");
-  std::string profile, dtype, format, phase;
-  std::int64_t batch, resolution, context, seq_len;
-  o.add_options()
-      ("help,h", "show this help")
-      ("model", po::value<std::string>(), "zoo name (see `hwnas zoo`), architecture .json file or nasbench201:<6 digits>")
-      ("profile,p", po::value(&profile)->default_value("h100"), "hardware profile: built-in name or .json file")
-      ("batch,b", po::value(&batch)->default_value(1), "batch size")
-      ("dtype", po::value(&dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
-      ("resolution,r", po::value(&resolution)->default_value(0), "input resolution (image models; 0 = the model's own)")
-      ("seq-len", po::value(&seq_len)->default_value(0), "prompt tokens for the prefill phase (0 = the model's own)")
-      ("phase", po::value(&phase)->default_value("prefill"), "prefill | decode (token models)")
-      ("context", po::value(&context)->default_value(0), "decode: sequence length at this step, cached tokens included")
-      ("format,f", po::value(&format)->default_value("table"), "table | json | csv")
-      ("layers", "table: one row per primitive op instead of per block");
-  po::positional_options_description pos;
-  pos.add("model", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
+// Adding a command: its file in src/cli/, its declaration in commands.hpp, its row here.
+constexpr std::array kCommands{
+    Command{"cost", "cost <model>", "cost an architecture (zoo name, .json file or nasbench201:<code>) on a hardware profile", hwnas::cli::cmd_cost},
+    Command{"zoo", "zoo", "list the built-in architectures", hwnas::cli::cmd_zoo},
+    Command{"profiles", "profiles", "list the built-in hardware profiles", hwnas::cli::cmd_profiles},
+};
+
+std::string usage() {
+  std::string s = "usage: hwnas <command> [options]\n\ncommands:\n";
+  for (const auto& c : kCommands) {
+    s += "  " + std::string(c.synopsis);
+    s += std::string(c.synopsis.size() < 18 ? 18 - c.synopsis.size() : 1, ' ');
+    s += std::string(c.help) + "\n";
   }
-  po::notify(vm);
-  if (!vm.count("model")) throw Error("cost: missing <model> (a zoo name, an architecture .json file or nasbench201:<6 digits>)");
-  if (format != "table" && format != "json" && format != "csv")
-    throw Error("--format: must be table, json or csv, got '" + format + "'");
-  hw::Dtype dt;
-  if (!hw::dtype_from_name(dtype, dt) || dt == hw::Dtype::tf32)
-    throw Error("--dtype: must be fp32, fp16, bf16 or int8, got '" + dtype + "'");
-  if (batch < 1) throw Error("--batch: must be >= 1, got " + std::to_string(batch));
-  if (resolution < 0) throw Error("--resolution: must be >= 1, got " + std::to_string(resolution));
-  if (seq_len < 0) throw Error("--seq-len: must be >= 1, got " + std::to_string(seq_len));
-  graph::BuildOptions opt;
-  opt.batch = batch;
-  opt.resolution = resolution;
-  opt.seq_len = seq_len;
-  opt.context = context;
-  if (phase == "decode") {
-    opt.phase = graph::Phase::decode;
-    if (context < 1) throw Error("--context: the decode phase needs --context >= 1, got " + std::to_string(context));
-  } else if (phase != "prefill") {
-    throw Error("--phase: must be prefill or decode, got '" + phase + "'");
-  } else if (context != 0) {
-    throw Error("--context: applies to --phase decode (use --seq-len for the prefill length)");
-  }
-  const hw::Profile prof = hw::load_profile(profile);
-  const graph::Graph g = graph::load_architecture(vm["model"].as<std::string>(), opt);
-  const cost::CostReport r = cost::analyze(g, prof, dt);
-  if (format == "json") std::cout << cost::to_json(g, r);
-  else if (format == "csv") std::cout << cost::to_csv(g, r);
-  else std::cout << cost::to_table(g, r, vm.count("layers") > 0);
-  return 0;
-}
-
-int cmd_zoo() {
-  std::size_t w = 0;
-  const auto z = graph::zoo();
-  for (const auto& e : z) w = std::max(w, e.name.size());
-  for (const auto& e : z) std::cout << e.name << std::string(w + 2 - e.name.size(), ' ') << e.description << "\n";
-  return 0;
-}
-
-int cmd_profiles() {
-  std::size_t w = 0;
-  const auto ps = hw::builtin_profiles();
-  for (const auto& e : ps) w = std::max(w, e.name.size());
-  for (const auto& e : ps)
-    std::cout << e.name << std::string(w + 2 - e.name.size(), ' ') << "[" << e.kind << "] " << e.description << "\n";
-  return 0;
+  return s + "\nrun 'hwnas <command> --help' for its options\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << kUsage;
+    std::cerr << usage();
     return 2;
   }
   const std::string cmd = argv[1];
-  const std::vector<std::string> args(argv + 2, argv + argc);
-  try {
-    if (cmd == "cost") return cmd_cost(args);
-    if (cmd == "zoo") return cmd_zoo();
-    if (cmd == "profiles") return cmd_profiles();
-    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    std::cerr << "hwnas: unknown command '" << cmd << "'\n" << kUsage;
-    return 2;
-  } catch (const Error& e) {
-    std::cerr << "hwnas: error: " << e.what() << "\n";
-    return 1;
-  } catch (const po::error& e) {
-    std::cerr << "hwnas " << cmd << ": " << e.what() << "\n";
-    return 2;
+  const hwnas::cli::Args args(argv + 2, argv + argc);
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::cout << usage();
+    return 0;
   }
+  for (const auto& c : kCommands) {
+    if (c.name != cmd) continue;
+    try {
+      return c.run(args);
+    } catch (const hwnas::Error& e) {
+      std::cerr << "hwnas: error: " << e.what() << "\n";
+      return 1;
+    } catch (const boost::program_options::error& e) {
+      std::cerr << "hwnas " << cmd << ": " << e.what() << "\n";
+      return 2;
+    }
+  }
+  std::cerr << "hwnas: unknown command '" << cmd << "'\n" << usage();
+  return 2;
 }

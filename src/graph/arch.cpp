@@ -15,6 +15,7 @@
 #include "builtin_data.hpp"
 #include "graph/blocks.hpp"
 #include "hwnas/error.hpp"
+#include "hwnas/files.hpp"
 #include "hwnas/graph/nasbench201.hpp"
 
 namespace hwnas::graph {
@@ -537,14 +538,6 @@ class ArchBuilder {
     o.fail("type", "unknown layer type '" + type + "'");
   }
 };
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

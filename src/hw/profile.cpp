@@ -9,6 +9,7 @@
 
 #include "builtin_data.hpp"
 #include "hwnas/error.hpp"
+#include "hwnas/files.hpp"
 
 namespace hwnas::hw {
 namespace {
@@ -66,14 +67,6 @@ class Reader {
   const json& root_;
   std::string src_;
 };
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

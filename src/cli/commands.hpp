@@ -1,0 +1,16 @@
+#pragma once
+// The `hwnas` subcommands, one file each (src/cli/<command>.cpp). Each parses its own options
+// with Boost.Program_Options and throws hwnas::Error or a program_options error; main() turns
+// them into exit codes (1: error, 2: bad usage).
+#include <string>
+#include <vector>
+
+namespace hwnas::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_cost(const Args& args);
+int cmd_zoo(const Args& args);
+int cmd_profiles(const Args& args);
+
+}  // namespace hwnas::cli
