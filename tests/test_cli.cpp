@@ -1,0 +1,110 @@
+// The `hwnas` command as a user runs it: exit codes, error messages on stderr, and output
+// formats that parse. Runs the built binary (HWNAS_CLI, set by tests/CMakeLists.txt).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs `hwnas <args>` through the shell; stderr goes to a temporary file.
+Run hwnas(const std::string& args) {
+  char err_name[] = "/tmp/hwnas_cli_err_XXXXXX";
+  const int fd = mkstemp(err_name);
+  REQUIRE(fd >= 0);
+  close(fd);
+  const std::string err_file = err_name;
+  const std::string cmd = std::string(HWNAS_CLI) + " " + args + " 2>" + err_file;
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (FILE* e = std::fopen(err_file.c_str(), "r")) {
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, e)) > 0;) r.err.append(buf, n);
+    std::fclose(e);
+  }
+  std::remove(err_file.c_str());
+  return r;
+}
+
+}  // namespace
+
+using Catch::Matchers::Contains;
+
+TEST_CASE("cli: zoo and profiles list what is built in", "[cli]") {
+  const Run zoo = hwnas("zoo");
+  CHECK(zoo.code == 0);
+  CHECK_THAT(zoo.out, Contains("mobilenet_v2") && Contains("llama3_8b") && Contains("longformer_base"));
+  const Run prof = hwnas("profiles");
+  CHECK(prof.code == 0);
+  CHECK_THAT(prof.out, Contains("h100"));
+}
+
+TEST_CASE("cli: cost --format json is one object with integer totals", "[cli]") {
+  const Run r = hwnas("cost mobilenet_v2 --profile h100 --batch 2 --dtype fp16 --format json");
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("model") == "mobilenet_v2");
+  CHECK(j.at("batch") == 2);
+  CHECK(j.at("dtype") == "fp16");
+  CHECK(j.at("totals").at("params").is_number_integer());
+  CHECK(j.at("totals").at("params") == 3504872);
+  CHECK(j.at("totals").at("macs") == 2 * 300774272LL);
+  CHECK(j.at("totals").at("latency_s").get<double>() > 0);
+  REQUIRE(j.at("layers").is_array());
+  CHECK(j.at("layers").size() > 100);
+  for (const char* k : {"name", "op", "output_shape", "params", "macs", "flops", "bytes", "intensity", "latency_s", "bound"})
+    CHECK(j.at("layers").at(0).contains(k));
+}
+
+TEST_CASE("cli: cost table and csv", "[cli]") {
+  const Run t = hwnas("cost resnet18");
+  CHECK(t.code == 0);
+  CHECK_THAT(t.out, Contains("11.69 M") && Contains("1.81 GMAC"));
+  const Run c = hwnas("cost resnet18 --format csv");
+  CHECK(c.code == 0);
+  CHECK(c.out.rfind("name,", 0) == 0);
+  const Run d = hwnas("cost llama2_7b --phase decode --context 4096 --dtype fp16 --format json");
+  REQUIRE(d.code == 0);
+  CHECK(nlohmann::json::parse(d.out).at("totals").at("kv_cache_bytes") == 524288LL * 4096);
+}
+
+TEST_CASE("cli: bad input exits non-zero with a message naming the value", "[cli]") {
+  struct Case {
+    const char* args;
+    int code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"", 2, "usage: hwnas <command>"},
+      {"frobnicate", 2, "unknown command 'frobnicate'"},
+      {"cost", 1, "missing <model>"},
+      {"cost mobilenet_v9", 1, "'mobilenet_v9' is neither a file nor a zoo model"},
+      {"cost mobilenet_v2 --profile tpu_v9", 1, "unknown profile 'tpu_v9'"},
+      {"cost mobilenet_v2 --dtype fp64", 1, "--dtype: must be fp32, fp16, bf16 or int8, got 'fp64'"},
+      {"cost mobilenet_v2 --batch 0", 1, "--batch: must be >= 1, got 0"},
+      {"cost mobilenet_v2 --batch two", 2, "batch"},
+      {"cost mobilenet_v2 --format xml", 1, "--format: must be table, json or csv, got 'xml'"},
+      {"cost llama2_7b --phase decode", 1, "--context"},
+      {"cost mobilenet_v2 --no-such-flag", 2, "no-such-flag"},
+  };
+  for (const auto& c : cases) {
+    INFO("hwnas " << c.args);
+    const Run r = hwnas(c.args);
+    CHECK(r.code == c.code);
+    CHECK_THAT(r.err, Contains(c.message));
+    CHECK(r.out.empty());
+  }
+}
