@@ -313,7 +313,8 @@ Shape infer(const std::vector<Node>& nodes, const Node& n) {
       auto clampi = [&](std::int64_t v) { return std::clamp(v < 0 ? v + len : v, std::int64_t{0}, len); };
       const std::int64_t s = clampi(a.start), e = clampi(a.end);
       if (e <= s) fail(n, "slice [" + std::to_string(a.start) + ", " + std::to_string(a.end) + ") of " + to_string(x) + " is empty");
-      x[axis] = e - s;
+      if (a.step < 1) fail(n, "step must be >= 1, got " + std::to_string(a.step));
+      x[axis] = (e - s + a.step - 1) / a.step;
       return x;
     }
     case Op::count_:

@@ -142,25 +142,18 @@ NodeName split_name(const std::string& onnx_name) {
   if (scopes.empty()) return out;
   out.op = scopes.back();
   scopes.pop_back();
+  std::string prev;
   for (const auto& s : scopes) {
-    const std::string& last = out.module.empty() ? std::string() : out.module.back();
-    if (!last.empty() && s.size() > last.size() && s.compare(0, last.size() + 1, last + ".") == 0) {
-      // "conv.0" after "conv": the child 0 (possibly several levels: "block.0.0" after "block.0")
-      std::string rest = s.substr(last.size() + 1);
-      std::size_t a = 0;
-      while (a <= rest.size()) {
-        const std::size_t b = std::min(rest.find('.', a), rest.size());
-        out.module.push_back(rest.substr(a, b - a));
-        a = b + 1;
-      }
-    } else {
-      std::size_t a = 0;
-      while (a <= s.size()) {
-        const std::size_t b = std::min(s.find('.', a), s.size());
-        out.module.push_back(s.substr(a, b - a));
-        a = b + 1;
-      }
+    // "features.3" after "features" adds "3"; "conv" after "features.3" adds "conv"
+    const bool child = !prev.empty() && s.size() > prev.size() && s.compare(0, prev.size() + 1, prev + ".") == 0;
+    const std::string rest = child ? s.substr(prev.size() + 1) : s;
+    std::size_t a = 0;
+    while (a <= rest.size()) {
+      const std::size_t b = std::min(rest.find('.', a), rest.size());
+      out.module.push_back(rest.substr(a, b - a));
+      a = b + 1;
     }
+    prev = s;
   }
   return out;
 }
@@ -173,12 +166,12 @@ bool is_index(const std::string& s) {
          std::all_of(s.begin() + static_cast<std::ptrdiff_t>(u) + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// The block of a module path, for the report: up to the deepest index that still has a named
-// child ("layer1.0" of "layer1.0.conv1", "features.3" of "features.3.conv.0.0"), else up to the
-// first index ("features.0" of "features.0.0"), else the whole path.
+// The block of a module path, for the report: up to the first index that has a named child
+// ("layer1.0" of "layer1.0.conv1", "features.1.0" of "features.1.0.block.1.fc1"), else up to
+// the first index ("features.0" of "features.0.0"), else the whole path.
 std::size_t block_depth(const std::vector<std::string>& m) {
   std::size_t depth = 0;
-  for (std::size_t i = 0; i + 1 < m.size(); ++i)
+  for (std::size_t i = 0; i + 1 < m.size() && depth == 0; ++i)
     if (is_index(m[i]) && !is_index(m[i + 1])) depth = i + 1;
   if (depth == 0)
     for (std::size_t i = 0; i < m.size() && depth == 0; ++i)
@@ -255,6 +248,7 @@ class Importer {
   std::unordered_set<std::string> counted_;                  // initializers already counted
   std::unordered_map<std::string, int> weight_nodes_, const_nodes_;
   std::unordered_map<const onnx::NodeProto*, int> node_index_;  // protobuf keeps nodes apart
+  std::unordered_map<int, std::vector<std::int64_t>> extra_pads_;  // from a Pad before a window op
 
   // ---- inputs --------------------------------------------------------------------------
   void add_inputs() {
@@ -357,31 +351,39 @@ class Importer {
   std::uint8_t shared_bit(const Value& v, int bit) { return claim(v) ? 0 : static_cast<std::uint8_t>(1u << bit); }
 
   // A value as a graph node: computed tensors as they are, float initializers as a weight node
-  // (one per initializer), other constants as a constant node.
-  int as_node(const Value& v, const std::string& name) {
+  // (one per initializer), other constants as a constant node. A weight named like a module
+  // path keeps its name ("encoder.pos_embedding"); other constants are named after the node
+  // `user` that reads them first.
+  int as_node(const Value& v, const std::string& name, const onnx::NodeProto& user) {
     if (v.computed()) return v.node;
     Shape s = v.c.dims.empty() ? Shape{1} : v.c.dims;
     for (auto& d : s)
       if (d == 0) throw Error("constant '" + name + "' is empty");
-    if (!v.init.empty()) {
-      const auto it = weight_nodes_.find(v.init);
-      if (it != weight_nodes_.end()) return it->second;
-      Node n;
+    const std::string& key = v.init.empty() ? name : v.init;
+    auto& cache = v.init.empty() ? const_nodes_ : weight_nodes_;
+    const auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    const bool module_path = !v.init.empty() && v.init.find_first_of(":/") == std::string::npos;
+    const std::string leaf = split_name(user.name()).op;
+    Node n = make(user, v.init.empty() ? Op::constant : Op::weight,
+                  (leaf.empty() ? user.op_type() : leaf) + (v.init.empty() ? "_constant" : "_weight"));
+    if (module_path) {
+      std::vector<std::string> parts;
+      std::size_t a = 0;
+      while (a <= v.init.size()) {
+        const std::size_t b = std::min(v.init.find('.', a), v.init.size());
+        parts.push_back(v.init.substr(a, b - a));
+        a = b + 1;
+      }
+      parts.pop_back();  // the tensor's own name
       n.name = v.init;
-      n.op = Op::weight;
-      n.attrs.shape = s;
-      n.shared_params = shared_bit(v, 0);
-      return weight_nodes_[v.init] = add(std::move(n));
+      n.block_len = parts.empty() ? 0 : static_cast<std::uint16_t>(join(parts, block_depth(parts)).size());
     }
-    const auto it = const_nodes_.find(name);
-    if (it != const_nodes_.end()) return it->second;
-    Node n;
-    n.name = name;
-    n.op = Op::constant;
     n.attrs.shape = s;
-    return const_nodes_[name] = add(std::move(n));
+    if (!v.init.empty()) n.shared_params = shared_bit(v, 0);
+    return cache[key] = add(std::move(n));
   }
-  int input_node(const onnx::NodeProto& nd, int k) { return as_node(value(nd, k), nd.input(k)); }
+  int input_node(const onnx::NodeProto& nd, int k) { return as_node(value(nd, k), nd.input(k), nd); }
 
   // The only node reading `name`, or -1 (also when a graph output).
   int sole_consumer(const std::string& name) const {
@@ -433,7 +435,8 @@ class Importer {
         in.push_back(&v.c);
         continue;
       }
-      if (v.computed() || !v.c.has_data()) return false;
+      // learned tensors stay tensors (a class token broadcast by Expand is still a parameter)
+      if (v.computed() || !v.init.empty() || !v.c.has_data()) return false;
       in.push_back(&v.c);
     }
     auto out = [&](Tensor t) { set_output(nd, 0, Value{-1, std::move(t), {}}); };
@@ -508,6 +511,11 @@ class Importer {
     else if (op == "Slice") {
       const auto s = slice_args(nd, in[0]->dims);
       out(onnx_detail::slice(*in[0], s.starts, s.ends, s.axes, s.steps));
+    }
+    else if (op == "ScatterND") {
+      need_inputs(nd, 3, 3);
+      if (attr_string(nd, "reduction", "none") != "none") throw Error("ScatterND with a reduction is not supported");
+      out(onnx_detail::scatter_nd(*in[0], *in[1], *in[2]));
     }
     else if (op == "Transpose") out(onnx_detail::transpose(*in.at(0), perm_of(nd, in[0]->dims.size())));
     else if (op == "ConstantOfShape") {
@@ -643,13 +651,15 @@ class Importer {
   }
 
   // [start, end) of one axis of a computed tensor, or the tensor itself when that is all of it.
-  int sliced(const onnx::NodeProto& nd, int x, int axis, std::int64_t start, std::int64_t end, const std::string& op_part) {
+  int sliced(const onnx::NodeProto& nd, int x, int axis, std::int64_t start, std::int64_t end, const std::string& op_part,
+             std::int64_t step = 1) {
     const std::int64_t len = g_.node(x).shape[static_cast<std::size_t>(axis)];
-    if (start == 0 && end >= len) return x;
+    if (start == 0 && end >= len && step == 1) return x;
     Node n = make(nd, Op::slice, op_part);
     n.attrs.axis = axis;
     n.attrs.start = start;
     n.attrs.end = std::min(end, len);
+    n.attrs.step = step;
     n.inputs = {x};
     return add(std::move(n));
   }
@@ -675,6 +685,9 @@ class Importer {
       throw Error("auto_pad '" + auto_pad + "' is not supported");
     }
     if (pads.size() != 4) throw Error("pads must have 4 entries for a 2-D window, got " + std::to_string(pads.size()));
+    const auto extra = extra_pads_.find(node_index_.at(&nd));
+    if (extra != extra_pads_.end())
+      for (std::size_t k = 0; k < 4; ++k) pads[k] += extra->second[k];
     for (int i = 0; i < 2; ++i) {
       const auto b = pads[static_cast<std::size_t>(i)], e = pads[static_cast<std::size_t>(i + 2)];
       if (b != e) {
@@ -920,17 +933,18 @@ class Importer {
       const SliceArgs s = slice_args(nd, g_.node(x0).shape);
       int x = x0;
       for (std::size_t k = 0; k < s.starts.size(); ++k) {
-        if (s.steps[k] != 1) throw Error("Slice with step " + std::to_string(s.steps[k]) + " is not supported");
+        if (s.steps[k] < 1) throw Error("Slice with step " + std::to_string(s.steps[k]) + " is not supported");
         const int ax = onnx_detail::norm_axis(s.axes[k], g_.node(x).shape.size());
         const std::int64_t len = g_.node(x).shape[static_cast<std::size_t>(ax)];
         auto clampi = [&](std::int64_t v) { return std::clamp(v < 0 ? v + len : v, std::int64_t{0}, len); };
         const std::int64_t st = clampi(s.starts[k]), en = clampi(s.ends[k]);
         if (en <= st) throw Error("Slice of axis " + std::to_string(ax) + " is empty");
-        x = sliced(nd, x, ax, st, en, s.starts.size() > 1 ? split_name(nd.name()).op + "_axis" + std::to_string(ax) : "");
+        x = sliced(nd, x, ax, st, en, s.starts.size() > 1 ? split_name(nd.name()).op + "_axis" + std::to_string(ax) : "", s.steps[k]);
       }
       return set_node(nd, 0, x);
     }
     if (op == "Split") return split(nd);
+    if (op == "Pad") return pad(i);
     if (op == "Gather") return gather(nd);
     if (op == "Expand") return expand(i);
     if (op == "Cast") {
@@ -1135,6 +1149,29 @@ class Importer {
     set_node(nd, 0, id);
   }
 
+  // Zero padding: nothing when all pads are 0; padding of H and W read only by a pooling or
+  // convolution becomes that window's padding (same output and count); anything else is an error.
+  void pad(int i) {
+    const auto& nd = gp_.node(i);
+    need_inputs(nd, 1, 4);
+    if (attr_string(nd, "mode", "constant") != "constant") throw Error("Pad mode '" + attr_string(nd, "mode", "") + "' is not supported");
+    const int x = input_node(nd, 0);
+    const Shape& xs = g_.node(x).shape;
+    std::vector<std::int64_t> pads = has_input(nd, 1) ? constant_input(nd, 1, "pads").ints("pads")
+                                                      : attr_ints(nd, "pads").value_or(std::vector<std::int64_t>{});
+    if (has_input(nd, 3)) throw Error("Pad with axes is not supported");
+    if (pads.size() != 2 * xs.size()) throw Error("Pad has " + std::to_string(pads.size()) + " pads for rank " + std::to_string(xs.size()));
+    if (std::all_of(pads.begin(), pads.end(), [](std::int64_t p) { return p == 0; })) return set_node(nd, 0, x);
+    const int c = sole_consumer(nd.output(0));
+    const std::string user = c >= 0 ? gp_.node(c).op_type() : "";
+    const bool spatial_only = xs.size() == 4 && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 &&
+                              std::all_of(pads.begin(), pads.end(), [](std::int64_t p) { return p >= 0; });
+    if (!spatial_only || (user != "AveragePool" && user != "MaxPool" && user != "Conv"))
+      throw Error("Pad " + to_string(Shape(pads.begin(), pads.end())) + " other than zero padding of H and W before a pooling or convolution is not supported");
+    extra_pads_[c] = {pads[2], pads[3], pads[6], pads[7]};
+    set_node(nd, 0, x);
+  }
+
   void split(const onnx::NodeProto& nd) {
     need_inputs(nd, 1, 2);
     const int x = input_node(nd, 0);
@@ -1172,7 +1209,7 @@ class Importer {
       Node n = make(nd, Op::embedding);
       n.attrs.vocab = data.c.dims[0];
       n.attrs.out = data.c.dims[1];
-      n.inputs = {as_node(idx, nd.input(1))};
+      n.inputs = {as_node(idx, nd.input(1), nd)};
       n.shared_params = shared_bit(data, 0);
       return set_node(nd, 0, add(std::move(n)));
     }

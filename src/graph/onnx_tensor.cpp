@@ -56,7 +56,9 @@ std::vector<std::int64_t> Tensor::ints(const std::string& what) const {
   out.reserve(v.size());
   for (double x : v) {
     if (!std::isfinite(x)) throw Error(what + ": expected integers, got " + std::to_string(x));
-    out.push_back(static_cast<std::int64_t>(x));
+    // INT64_MAX / INT64_MIN ("to the end" in Slice) do not survive the trip through double
+    constexpr double kLimit = 9.2e18;
+    out.push_back(x >= kLimit ? INT64_MAX : x <= -kLimit ? INT64_MIN : static_cast<std::int64_t>(x));
   }
   return out;
 }
@@ -212,6 +214,32 @@ Tensor transpose(const Tensor& x, const std::vector<int>& perm) {
     for (std::size_t d = 0; d < perm.size(); ++d) src += idx[d] * sx[static_cast<std::size_t>(perm[d])];
     out.v[k] = x.v[src];
   });
+  return out;
+}
+
+Tensor scatter_nd(const Tensor& data, const Tensor& indices, const Tensor& updates) {
+  need_data(data);
+  need_data(updates);
+  const auto idx = indices.ints("ScatterND indices");
+  if (indices.dims.empty() || indices.dims.back() < 1 || static_cast<std::size_t>(indices.dims.back()) > data.dims.size())
+    throw Error("ScatterND indices " + to_string(indices.dims) + " do not fit data " + to_string(data.dims));
+  const auto k = static_cast<std::size_t>(indices.dims.back());
+  const std::int64_t tuples = numel(indices.dims) / static_cast<std::int64_t>(k);
+  const std::int64_t chunk = numel(Shape(data.dims.begin() + static_cast<std::ptrdiff_t>(k), data.dims.end()));
+  if (numel(updates.dims) != tuples * chunk)
+    throw Error("ScatterND updates " + to_string(updates.dims) + " do not fit indices " + to_string(indices.dims));
+  const auto st = strides_of(data.dims);
+  Tensor out = data;
+  for (std::int64_t t = 0; t < tuples; ++t) {
+    std::int64_t at = 0;
+    for (std::size_t d = 0; d < k; ++d) {
+      std::int64_t i = idx[static_cast<std::size_t>(t) * k + d];
+      if (i < 0) i += data.dims[d];
+      if (i < 0 || i >= data.dims[d]) throw Error("ScatterND index out of range for " + to_string(data.dims));
+      at += i * st[d];
+    }
+    std::copy(updates.v.begin() + t * chunk, updates.v.begin() + (t + 1) * chunk, out.v.begin() + at);
+  }
   return out;
 }
 

@@ -36,6 +36,8 @@ Tensor concat(const std::vector<const Tensor*>& parts, int axis);
 Tensor slice(const Tensor& x, const std::vector<std::int64_t>& starts, const std::vector<std::int64_t>& ends,
              const std::vector<std::int64_t>& axes, const std::vector<std::int64_t>& steps);
 Tensor transpose(const Tensor& x, const std::vector<int>& perm);
+// ONNX ScatterND without reduction: data with the slices at `indices` replaced by `updates`.
+Tensor scatter_nd(const Tensor& data, const Tensor& indices, const Tensor& updates);
 Tensor expand(const Tensor& x, const Shape& to);
 Tensor with_dims(Tensor x, Shape dims);
 Tensor range(double start, double limit, double delta, bool integer);

@@ -39,7 +39,7 @@ enum class Op : std::uint8_t {
   fold,             // inverse of unfold; attrs.shape = {C,H,W}
   embedding,        // token ids [B,T] -> [B,T,dim]
   flatten,          // [B, ...] -> [B, prod(...)]
-  slice,            // [start, end) of attrs.axis (negative counts from the end)
+  slice,            // [start, end) of attrs.axis (negative counts from the end), every attrs.step-th
   softmax,          // over the last dimension
   constant,         // a fixed tensor that is not learned (ONNX constants); attrs.shape, no params
   view,             // reshape to attrs.shape given in full, batch included (ONNX Reshape that
@@ -92,6 +92,7 @@ struct Attrs {
   // concat / softmax / shape ops
   int axis = 1;
   std::int64_t start = 0, end = 0;  // slice
+  std::int64_t step = 1;            // slice: every step-th element of [start, end) (>= 1)
   Shape shape;              // input, weight, reshape, fold
   std::vector<int> perm;    // transpose
   int patch_h = 0, patch_w = 0;  // unfold / fold
