@@ -12,14 +12,39 @@
 namespace po = boost::program_options;
 
 namespace hwnas::cli {
+namespace {
+
+// "1,3,224,224" -> {1,3,224,224}
+graph::Shape parse_shape(const std::string& text) {
+  graph::Shape s;
+  std::size_t p = 0;
+  while (p <= text.size()) {
+    const std::size_t q = std::min(text.find(',', p), text.size());
+    const std::string item = text.substr(p, q - p);
+    std::size_t used = 0;
+    long long d = 0;
+    try {
+      d = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || d < 1)
+      throw Error("--input-shape: expected comma-separated dimensions >= 1 (e.g. 1,3,224,224), got '" + text + "'");
+    s.push_back(d);
+    p = q + 1;
+  }
+  return s;
+}
+
+}  // namespace
 
 int cmd_cost(const Args& args) {
   po::options_description o("hwnas cost <model> [options]");
-  std::string profile, dtype, format, phase;
+  std::string profile, dtype, format, phase, input_shape;
   std::int64_t batch, resolution, context, seq_len;
   o.add_options()
       ("help,h", "show this help")
-      ("model", po::value<std::string>(), "zoo name (see `hwnas zoo`), architecture .json file or nasbench201:<6 digits>")
+      ("model", po::value<std::string>(), "zoo name (see `hwnas zoo`), architecture .json file, .onnx model or nasbench201:<6 digits>")
       ("profile,p", po::value(&profile)->default_value("h100"), "hardware profile: built-in name or .json file")
       ("batch,b", po::value(&batch)->default_value(1), "batch size")
       ("dtype", po::value(&dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
@@ -27,6 +52,7 @@ int cmd_cost(const Args& args) {
       ("seq-len", po::value(&seq_len)->default_value(0), "prompt tokens for the prefill phase (0 = the model's own)")
       ("phase", po::value(&phase)->default_value("prefill"), "prefill | decode (token models)")
       ("context", po::value(&context)->default_value(0), "decode: sequence length at this step, cached tokens included")
+      ("input-shape", po::value(&input_shape), "ONNX models: the whole input shape, e.g. 1,3,224,224 (needed when the file's is symbolic)")
       ("format,f", po::value(&format)->default_value("table"), "table | json | csv")
       ("layers", "table: one row per primitive op instead of per block");
   po::positional_options_description pos;
@@ -60,6 +86,7 @@ int cmd_cost(const Args& args) {
   } else if (context != 0) {
     throw Error("--context: applies to --phase decode (use --seq-len for the prefill length)");
   }
+  if (!input_shape.empty()) opt.input_shape = parse_shape(input_shape);
   const hw::Profile prof = hw::load_profile(profile);
   const graph::Graph g = graph::load_architecture(vm["model"].as<std::string>(), opt);
   const cost::CostReport r = cost::analyze(g, prof, dt);

@@ -129,7 +129,7 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
   }
   auto out_bytes = [&](int i) {
     const Node& nd = g.node(i);
-    if (graph::is_view(nd.op) || nd.op == Op::weight) return std::int64_t{0};
+    if (graph::is_view(nd.op) || nd.op == Op::weight || nd.op == Op::constant) return std::int64_t{0};
     return numel(nd.shape) * eb;
   };
 
@@ -202,7 +202,7 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
       case Op::avg_pool: c.other_flops = out * (nd.attrs.kh * nd.attrs.kw + 1); break;
       case Op::max_pool: c.other_flops = out * nd.attrs.kh * nd.attrs.kw; break;
       case Op::global_avg_pool: c.other_flops = numel(in_shape(0)) + out; break;
-      case Op::input: case Op::weight: case Op::reshape: case Op::flatten:
+      case Op::input: case Op::weight: case Op::constant: case Op::reshape: case Op::flatten: case Op::view:
       case Op::concat: case Op::transpose: case Op::unfold: case Op::fold: case Op::embedding: case Op::slice:
         break;  // data movement: costed by bytes alone
       case Op::count_:
@@ -211,13 +211,13 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
     c.flops = 2 * c.macs;
 
     // bytes moved and roofline
-    const bool moves = !graph::is_view(nd.op) && nd.op != Op::input && nd.op != Op::weight;
+    const bool moves = !graph::is_view(nd.op) && nd.op != Op::input && nd.op != Op::weight && nd.op != Op::constant;
     if (moves) {
       if (nd.op == Op::embedding) {
         c.bytes += numel(in_shape(0)) * eb + 2 * c.activation_bytes;  // ids, gathered rows, output
       } else {
         for (int in : nd.inputs) c.bytes += numel(g.node(in).shape) * eb;
-        c.bytes += c.activation_bytes + c.weight_bytes;
+        c.bytes += c.activation_bytes + c.weight_bytes + pc.shared * eb;  // shared weights are read too
       }
     }
     // BN and activation folded into the conv before them, where the stack fuses

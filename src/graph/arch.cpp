@@ -17,6 +17,7 @@
 #include "hwnas/error.hpp"
 #include "hwnas/files.hpp"
 #include "hwnas/graph/nasbench201.hpp"
+#include "hwnas/graph/onnx.hpp"
 
 namespace hwnas::graph {
 namespace {
@@ -557,6 +558,7 @@ Graph load_architecture(const std::string& name_or_path, const BuildOptions& opt
                               name_or_path, opt);
   for (const auto& e : builtin::models())
     if (e.name == name_or_path) return parse_architecture(e.text, e.name + ".json", opt);
+  if (std::filesystem::path(name_or_path).extension() == ".onnx") return load_onnx(name_or_path, opt);
   if (std::filesystem::exists(name_or_path))
     return parse_architecture(read_file(name_or_path), name_or_path, opt);
   zoo_text(name_or_path);  // throws naming the zoo

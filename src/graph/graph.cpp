@@ -51,6 +51,8 @@ constexpr std::array<OpInfo, static_cast<std::size_t>(Op::count_)> op_table{{
     {Op::flatten, "flatten", 1, 1},
     {Op::slice, "slice", 1, 1},
     {Op::softmax, "softmax", 1, 1},
+    {Op::constant, "constant", 0, 0},
+    {Op::view, "view", 1, 1},
 }};
 static_assert(op_table.size() == static_cast<std::size_t>(Op::count_),
               "every Op needs a row in op_table");
@@ -107,6 +109,7 @@ Shape infer(const std::vector<Node>& nodes, const Node& n) {
   switch (n.op) {
     case Op::input:
     case Op::weight:
+    case Op::constant:
       if (a.shape.empty()) fail(n, "needs a shape");
       for (auto d : a.shape)
         if (d <= 0) fail(n, "dimensions must be >= 1, got " + to_string(a.shape));
@@ -283,6 +286,14 @@ Shape infer(const std::vector<Node>& nodes, const Node& n) {
         fail(n, "input " + to_string(x) + " does not fold into " + to_string(a.shape));
       return {x[0] / p, c, h, w};
     }
+    case Op::view: {
+      const Shape& x = in(0);
+      for (auto d : a.shape)
+        if (d < 1) fail(n, "shape entries must be >= 1, got " + to_string(a.shape));
+      if (a.shape.empty() || numel(a.shape) != numel(x))
+        fail(n, "cannot view " + to_string(x) + " as " + to_string(a.shape));
+      return a.shape;
+    }
     case Op::embedding: {
       Shape x = in(0);
       if (a.vocab < 1 || a.out < 1) fail(n, "vocab and dim must be >= 1");
@@ -302,7 +313,8 @@ Shape infer(const std::vector<Node>& nodes, const Node& n) {
       auto clampi = [&](std::int64_t v) { return std::clamp(v < 0 ? v + len : v, std::int64_t{0}, len); };
       const std::int64_t s = clampi(a.start), e = clampi(a.end);
       if (e <= s) fail(n, "slice [" + std::to_string(a.start) + ", " + std::to_string(a.end) + ") of " + to_string(x) + " is empty");
-      x[axis] = e - s;
+      if (a.step < 1) fail(n, "step must be >= 1, got " + std::to_string(a.step));
+      x[axis] = (e - s + a.step - 1) / a.step;
       return x;
     }
     case Op::count_:
@@ -349,7 +361,7 @@ bool op_class_from_name(std::string_view name, OpClass& out) {
   return false;
 }
 
-bool is_view(Op op) { return op == Op::reshape || op == Op::flatten; }
+bool is_view(Op op) { return op == Op::reshape || op == Op::flatten || op == Op::view; }
 
 bool is_activation(Op op) {
   switch (op) {
@@ -384,7 +396,8 @@ std::vector<int> Graph::outputs() const {
     for (int i : n.inputs) used[i] = true;
   std::vector<int> out;
   for (int i = 0; i < size(); ++i)
-    if (!used[i] && nodes_[i].op != Op::input && nodes_[i].op != Op::weight) out.push_back(i);
+    if (!used[i] && nodes_[i].op != Op::input && nodes_[i].op != Op::weight && nodes_[i].op != Op::constant)
+      out.push_back(i);
   return out;
 }
 
@@ -414,10 +427,14 @@ struct Dims {
   }
 };
 
-// The one definition of a node's learned tensors: calls f(name, dims, buffer) for each.
+// The one definition of a node's learned tensors: calls f(name, dims, buffer, shared) for each.
 template <class F>
-void visit_params(const Graph& g, const Node& n, F&& f) {
+void visit_params(const Graph& g, const Node& n, F&& report) {
   const Attrs& a = n.attrs;
+  int index = 0;
+  auto f = [&](const char* name, const Dims& d, bool buffer) {
+    report(name, d, buffer, ((n.shared_params >> index++) & 1) != 0);
+  };
   auto in = [&](int i) -> const Shape& { return g.node(n.inputs[i]).shape; };
   switch (n.op) {
     case Op::conv2d:
@@ -453,15 +470,17 @@ void visit_params(const Graph& g, const Node& n, F&& f) {
 
 std::vector<ParamSpec> params_of(const Graph& g, const Node& n) {
   std::vector<ParamSpec> out;
-  visit_params(g, n, [&](const char* name, const Dims& d, bool buffer) {
-    out.push_back({name, Shape(d.data, d.data + d.size), buffer});
+  visit_params(g, n, [&](const char* name, const Dims& d, bool buffer, bool shared) {
+    out.push_back({name, Shape(d.data, d.data + d.size), buffer, shared});
   });
   return out;
 }
 
 ParamCount param_count(const Graph& g, const Node& n) {
   ParamCount c;
-  visit_params(g, n, [&](const char*, const Dims& d, bool buffer) { (buffer ? c.buffers : c.params) += d.numel(); });
+  visit_params(g, n, [&](const char*, const Dims& d, bool buffer, bool shared) {
+    (shared ? c.shared : buffer ? c.buffers : c.params) += d.numel();
+  });
   return c;
 }
 
@@ -486,7 +505,8 @@ OpClass op_class(const Graph& g, const Node& n) {
     case Op::concat: case Op::transpose: case Op::unfold: case Op::fold: case Op::slice:
       return OpClass::data_movement;
     case Op::embedding: return OpClass::embedding;
-    case Op::input: case Op::weight: case Op::reshape: case Op::flatten: case Op::count_:
+    case Op::input: case Op::weight: case Op::constant: case Op::reshape: case Op::flatten:
+    case Op::view: case Op::count_:
       return OpClass::none;
   }
   return OpClass::none;

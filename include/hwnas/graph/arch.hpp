@@ -19,12 +19,13 @@ struct BuildOptions {
   Phase phase = Phase::prefill;
   std::int64_t context = 0;     // token models, decode: sequence length at this step
                                 // (context-1 cached tokens plus the new one)
+  Shape input_shape;            // ONNX models: the whole input shape (empty keeps the file's)
 };
 
 // Builds a graph from architecture JSON text; `source` names the file in errors.
 Graph parse_architecture(const std::string& text, const std::string& source,
                          const BuildOptions& opt = {});
-// A zoo name ("mobilenet_v2") or a path to an architecture file.
+// A zoo name ("mobilenet_v2"), a path to an architecture file or to an .onnx model.
 Graph load_architecture(const std::string& name_or_path, const BuildOptions& opt = {});
 
 struct ZooEntry {

@@ -39,8 +39,11 @@ enum class Op : std::uint8_t {
   fold,             // inverse of unfold; attrs.shape = {C,H,W}
   embedding,        // token ids [B,T] -> [B,T,dim]
   flatten,          // [B, ...] -> [B, prod(...)]
-  slice,            // [start, end) of attrs.axis (negative counts from the end)
+  slice,            // [start, end) of attrs.axis (negative counts from the end), every attrs.step-th
   softmax,          // over the last dimension
+  constant,         // a fixed tensor that is not learned (ONNX constants); attrs.shape, no params
+  view,             // reshape to attrs.shape given in full, batch included (ONNX Reshape that
+                    // folds the batch, e.g. Swin's windows); `reshape` keeps the batch
   count_
 };
 
@@ -89,6 +92,7 @@ struct Attrs {
   // concat / softmax / shape ops
   int axis = 1;
   std::int64_t start = 0, end = 0;  // slice
+  std::int64_t step = 1;            // slice: every step-th element of [start, end) (>= 1)
   Shape shape;              // input, weight, reshape, fold
   std::vector<int> perm;    // transpose
   int patch_h = 0, patch_w = 0;  // unfold / fold
@@ -101,6 +105,9 @@ struct Node {
   Attrs attrs;
   std::vector<int> inputs;  // indices of earlier nodes
   Shape shape;              // output shape, inferred when the node is added
+  // bit i: the i-th learned tensor (params_of order) is the same tensor as one counted at an
+  // earlier node (weights shared in an imported file); it is not counted again
+  std::uint8_t shared_params = 0;
 };
 
 // A learned tensor of a node, in PyTorch's naming and layout.
@@ -108,6 +115,7 @@ struct ParamSpec {
   std::string name;  // "weight", "bias", "running_mean", ...
   Shape shape;
   bool buffer = false;  // running statistics: state, not parameters
+  bool shared = false;  // counted at an earlier node (Node::shared_params)
 };
 
 class Graph {
@@ -137,6 +145,7 @@ std::vector<ParamSpec> params_of(const Graph& g, const Node& n);
 // Their element counts, without building the list (the cost model's hot path).
 struct ParamCount {
   std::int64_t params = 0, buffers = 0;
+  std::int64_t shared = 0;  // elements of shared tensors: read by the node, counted elsewhere
 };
 ParamCount param_count(const Graph& g, const Node& n);
 
