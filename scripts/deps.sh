@@ -2,7 +2,7 @@
 # Installs the Debian packages hwnas builds with, when any is missing (idempotent).
 set -euo pipefail
 pkgs=(build-essential cmake libboost-graph-dev libboost-program-options-dev nlohmann-json3-dev
-      libtbb-dev catch2 libopenblas-dev libonnx-dev libprotobuf-dev protobuf-compiler dataset-fashion-mnist)
+      libtbb-dev catch2 libopenblas-dev libonnx-dev libprotobuf-dev protobuf-compiler dataset-fashion-mnist zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,50 @@
+#pragma once
+// Private kernels of the executor: GEMM (OpenBLAS), im2col, depthwise convolution,
+// activations and strided copies. All of them are single-threaded; network.cpp splits the
+// work into shape-determined partitions and runs those with TBB.
+#include <cstdint>
+#include <vector>
+
+#include "hwnas/graph/graph.hpp"
+
+namespace hwnas::exec::kernels {
+
+using i64 = std::int64_t;
+
+// C[M,N] = alpha op(A) op(B) + beta C, row-major (cblas_sgemm).
+void gemm(bool trans_a, bool trans_b, i64 m, i64 n, i64 k, float alpha, const float* a, i64 lda,
+          const float* b, i64 ldb, float beta, float* c, i64 ldc);
+
+struct ConvGeom {
+  i64 c, h, w;     // input channels of one group, input height and width
+  int kh, kw, sh, sw, ph, pw, dh, dw;
+  i64 ho, wo;
+};
+// col[c*kh*kw, ho*wo] from x[c, h, w] (zeros where the window leaves the input)
+void im2col(const ConvGeom& g, const float* x, float* col);
+// dx[c, h, w] += the column matrix folded back
+void col2im_add(const ConvGeom& g, const float* col, float* dx);
+
+// One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias).
+void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y);
+// Its backward: dx += (when dx) and dw[kh*kw] += , from dy.
+void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy,
+                              float* dx, float* dw);
+
+// y = act(x) over n elements, and dx += dy * act'(x) (x is the activation's input).
+void activation(graph::Op op, const float* x, float* y, i64 n);
+void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n);
+
+// Strided copy of a tensor of `shape` (rank <= 8): dst[i] (+)= src[i] at the element offsets
+// given by each side's strides, for the rows [row_begin, row_end) of the shape without its
+// last dimension.
+struct Strided {
+  graph::Shape shape;
+  std::vector<i64> src, dst;  // strides in elements
+  i64 rows() const;
+};
+void copy_rows(const Strided& s, const float* src, float* dst, bool accumulate, i64 row_begin, i64 row_end);
+
+std::vector<i64> contiguous_strides(const graph::Shape& shape);
+
+}  // namespace hwnas::exec::kernels

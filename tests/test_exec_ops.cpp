@@ -1,0 +1,334 @@
+// Executor: a finite-difference gradient check per op (input and parameter gradients), in
+// the style of ggml's test-backend-ops: one small graph per case.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "hwnas/error.hpp"
+#include "hwnas/exec/network.hpp"
+
+using namespace hwnas;
+using graph::Attrs;
+using graph::Graph;
+using graph::Node;
+using graph::Op;
+using graph::Shape;
+
+namespace {
+
+int add(Graph& g, const std::string& name, Op op, std::vector<int> in, Attrs a = {}) {
+  Node n;
+  n.name = name;
+  n.op = op;
+  n.inputs = std::move(in);
+  n.attrs = std::move(a);
+  return g.add(std::move(n));
+}
+
+int input(Graph& g, const std::string& name, Shape s) {
+  Attrs a;
+  a.shape = std::move(s);
+  return add(g, name, Op::input, {}, a);
+}
+
+struct Check {
+  int checked = 0;
+  double worst = 0;  // largest |analytic - numeric| / (atol + rtol * scale)
+};
+
+// Compares d(sum(out * r))/d(every input and parameter) with central differences on up to
+// 24 elements of each tensor. `kink`: keep inputs away from the activation kinks.
+Check grad_check(const Graph& g, std::uint64_t seed = 1, bool kink = false) {
+  exec::Params p(g);
+  p.init(seed);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (auto& t : p.tensors())
+    if (!t.buffer)
+      for (auto& v : t.value) v += 0.3f * normal(rng);
+  exec::Network net(g, p, true);
+  const int out = g.outputs().back();
+  const auto out_n = static_cast<std::size_t>(graph::numel(g.node(out).shape));
+  std::vector<float> r(out_n);
+  for (auto& v : r) v = normal(rng);
+  std::vector<int> inputs;
+  for (int i = 0; i < g.size(); ++i)
+    if (g.node(i).op == Op::input) {
+      inputs.push_back(i);
+      float* x = net.value(i);
+      for (std::int64_t k = 0; k < graph::numel(g.node(i).shape); ++k) {
+        float v = normal(rng);
+        if (kink) {
+          for (float at : {-3.0f, 0.0f, 3.0f, 6.0f})
+            if (std::fabs(v - at) < 0.05f) v = at + 0.1f;
+        }
+        x[k] = v;
+      }
+    }
+  auto loss = [&] {
+    net.forward(true);
+    const float* y = net.value(out);
+    double s = 0;
+    for (std::size_t k = 0; k < out_n; ++k) s += static_cast<double>(y[k]) * r[k];
+    return s;
+  };
+  p.zero_grad();
+  loss();
+  std::copy(r.begin(), r.end(), net.grad(out));
+  net.backward();
+  struct Target {
+    std::string name;
+    float* value;
+    std::vector<float> grad;
+  };
+  std::vector<Target> targets;
+  for (int i : inputs) {
+    const auto n = static_cast<std::size_t>(graph::numel(g.node(i).shape));
+    targets.push_back({g.node(i).name, net.value(i), std::vector<float>(net.grad(i), net.grad(i) + n)});
+  }
+  for (auto& t : p.tensors())
+    if (!t.buffer) targets.push_back({t.name, t.value.data(), t.grad});
+  Check c;
+  const float eps = 1e-2f;
+  for (auto& t : targets) {
+    const std::size_t n = t.grad.size();
+    const std::size_t step = std::max<std::size_t>(1, n / 24);
+    for (std::size_t k = 0; k < n; k += step) {
+      const float saved = t.value[k];
+      t.value[k] = saved + eps;
+      const double up = loss();
+      t.value[k] = saved - eps;
+      const double down = loss();
+      t.value[k] = saved;
+      const double numeric = (up - down) / (2.0 * eps), analytic = t.grad[k];
+      const double err = std::fabs(numeric - analytic) / (5e-3 + 2e-2 * std::max(std::fabs(numeric), std::fabs(analytic)));
+      INFO(t.name << "[" << k << "]: analytic " << analytic << ", numeric " << numeric);
+      CHECK(err <= 1.0);
+      c.worst = std::max(c.worst, err);
+      ++c.checked;
+    }
+  }
+  return c;
+}
+
+Attrs conv(std::int64_t out, int k, int s, int p, int d = 1, int groups = 1, bool bias = true) {
+  Attrs a;
+  a.out = out, a.kh = a.kw = k, a.sh = a.sw = s, a.ph = a.pw = p, a.dh = a.dw = d, a.groups = groups, a.bias = bias;
+  return a;
+}
+
+void expect_ok(const Graph& g, bool kink = false) {
+  const Check c = grad_check(g, 7, kink);
+  CHECK(c.checked > 0);
+}
+
+}  // namespace
+
+TEST_CASE("exec grad: conv2d with stride, padding, dilation, bias") {
+  Graph g;
+  add(g, "c", Op::conv2d, {input(g, "x", {2, 3, 7, 6})}, conv(4, 3, 2, 2, 2));
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: grouped conv2d and 1x1 conv") {
+  Graph g;
+  const int y = add(g, "grouped", Op::conv2d, {input(g, "x", {2, 4, 5, 5})}, conv(6, 3, 1, 1, 1, 2));
+  add(g, "pw", Op::conv2d, {y}, conv(3, 1, 1, 0, 1, 1, false));
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: depthwise conv2d, stride 1 and 2") {
+  Graph g;
+  const int y = add(g, "dw1", Op::conv2d, {input(g, "x", {2, 3, 9, 8})}, conv(3, 3, 1, 1, 1, 3));
+  add(g, "dw2", Op::conv2d, {y}, conv(3, 5, 2, 2, 1, 3, false));
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: linear over the last dimension") {
+  Graph g;
+  Attrs a;
+  a.out = 5, a.bias = true;
+  add(g, "fc", Op::linear, {input(g, "x", {2, 3, 4})}, a);
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: batched matmul with a broadcast batch") {
+  Graph g;
+  add(g, "mm", Op::matmul, {input(g, "a", {2, 3, 4, 5}), input(g, "b", {1, 5, 2})});
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: attention, full and windowed patterns, grouped queries") {
+  using graph::AttnPattern;
+  for (AttnPattern pat : {AttnPattern::full, AttnPattern::causal, AttnPattern::sliding_window,
+                          AttnPattern::local_window, AttnPattern::dilated_window}) {
+    Graph g;
+    Attrs a;
+    a.heads = 4, a.kv_heads = 2, a.head_dim = 3, a.pattern = pat, a.window = 3, a.window_dilation = 2;
+    a.global_tokens = pat == AttnPattern::local_window ? 1 : 0;
+    a.sink_tokens = pat == AttnPattern::sliding_window ? 1 : 0;
+    add(g, "attn", Op::attention, {input(g, "q", {2, 6, 12}), input(g, "k", {2, 6, 6}), input(g, "v", {2, 6, 6})}, a);
+    INFO(graph::pattern_name(pat));
+    expect_ok(g);
+  }
+}
+
+TEST_CASE("exec grad: batch norm (4-d and 2-d, training statistics)") {
+  Graph g;
+  add(g, "bn", Op::batch_norm, {input(g, "x", {3, 4, 3, 3})});
+  expect_ok(g);
+  Graph h;
+  add(h, "bn", Op::batch_norm, {input(h, "x", {5, 3})});
+  expect_ok(h);
+}
+
+TEST_CASE("exec grad: layer norm and rms norm") {
+  Graph g;
+  const int y = add(g, "ln", Op::layer_norm, {input(g, "x", {2, 3, 8})});
+  add(g, "rms", Op::rms_norm, {y});
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: activations") {
+  for (Op op : {Op::relu, Op::relu6, Op::hardswish, Op::hardsigmoid, Op::sigmoid, Op::silu, Op::gelu}) {
+    Graph g;
+    const int x = input(g, "x", {2, 3, 4, 4});
+    // scale so relu6 / hardsigmoid see both of their kinks
+    Attrs a;
+    a.shape = {1, 3, 1, 1};
+    const int s = add(g, "scale", Op::weight, {}, a);
+    add(g, "act", op, {add(g, "scaled", Op::mul, {x, s})});
+    INFO(graph::op_name(op));
+    expect_ok(g, true);
+  }
+}
+
+TEST_CASE("exec grad: add and mul with broadcasting (squeeze-excite)") {
+  Graph g;
+  const int x = input(g, "x", {2, 3, 4, 5});
+  const int s = input(g, "s", {2, 3, 1, 1});
+  const int r = input(g, "r", {5});
+  add(g, "sum", Op::add, {add(g, "se", Op::mul, {x, s}), add(g, "row", Op::add, {x, r})});
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: zero") {
+  Graph g;
+  const int x = input(g, "x", {2, 3});
+  add(g, "sum", Op::add, {add(g, "z", Op::zero, {x}), add(g, "sq", Op::mul, {x, x})});
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: concat with a broadcast class token, and slice") {
+  Graph g;
+  Attrs w;
+  w.shape = {1, 1, 4};
+  const int cls = add(g, "cls", Op::weight, {}, w);
+  Attrs c;
+  c.axis = 1;
+  const int y = add(g, "cat", Op::concat, {cls, input(g, "x", {2, 3, 4})}, c);
+  Attrs s;
+  s.axis = -1, s.start = 1, s.end = 3;
+  add(g, "slice", Op::slice, {y}, s);
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: avg, max and global pooling") {
+  Graph g;
+  Attrs a;
+  a.kh = a.kw = 3, a.sh = a.sw = 2, a.ph = a.pw = 1;
+  const int x = input(g, "x", {2, 2, 7, 7});
+  const int avg = add(g, "avg", Op::avg_pool, {x}, a);
+  a.ceil_mode = true;
+  const int mx = add(g, "max", Op::max_pool, {x}, a);
+  add(g, "gap", Op::global_avg_pool, {add(g, "sum", Op::add, {avg, mx})});
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: reshape, transpose, flatten") {
+  Graph g;
+  Attrs r;
+  r.shape = {4, -1};
+  const int y = add(g, "reshape", Op::reshape, {input(g, "x", {2, 2, 3, 4})}, r);
+  Attrs t;
+  t.perm = {2, 0, 1};
+  add(g, "flat", Op::flatten, {add(g, "t", Op::transpose, {y}, t)});
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: unfold and fold (MobileViT patches)") {
+  Graph g;
+  Attrs u;
+  u.patch_h = u.patch_w = 2;
+  const int p = add(g, "unfold", Op::unfold, {input(g, "x", {2, 3, 4, 6})}, u);
+  Attrs ln;
+  const int y = add(g, "ln", Op::layer_norm, {p}, ln);
+  Attrs f = u;
+  f.shape = {3, 4, 6};
+  add(g, "fold", Op::fold, {y}, f);
+  expect_ok(g);
+}
+
+TEST_CASE("exec grad: softmax") {
+  Graph g;
+  add(g, "sm", Op::softmax, {input(g, "x", {3, 5})});
+  expect_ok(g);
+}
+
+TEST_CASE("exec: unfold then fold is the identity") {
+  Graph g;
+  Attrs u;
+  u.patch_h = u.patch_w = 2;
+  const int x = input(g, "x", {1, 2, 4, 4});
+  Attrs f = u;
+  f.shape = {2, 4, 4};
+  add(g, "fold", Op::fold, {add(g, "unfold", Op::unfold, {x}, u)}, f);
+  exec::Params p(g);
+  exec::Network net(g, p);
+  for (int k = 0; k < 32; ++k) net.value(x)[k] = static_cast<float>(k);
+  net.forward(false);
+  // patch position (0,0) of patch 0 is pixel (0,0) of channel 0; position (0,1) is pixel (0,1)
+  CHECK(net.value(1)[0] == 0.0f);
+  CHECK(net.value(1)[1] == 16.0f);  // [p=0, n=0, c=1]
+  for (int k = 0; k < 32; ++k) CHECK(net.value(2)[k] == static_cast<float>(k));
+}
+
+TEST_CASE("exec grad: softmax cross-entropy") {
+  Graph g;
+  Attrs a;
+  a.out = 4, a.bias = true;
+  const int y = add(g, "fc", Op::linear, {input(g, "x", {3, 5})}, a);
+  exec::Params p(g);
+  p.init(3);
+  exec::Network net(g, p);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal;
+  for (int k = 0; k < 15; ++k) net.value(0)[k] = normal(rng);
+  const std::uint8_t labels[3] = {1, 3, 0};
+  net.forward(true);
+  net.softmax_cross_entropy(labels);
+  p.zero_grad();
+  net.backward();
+  exec::Tensor* w = p.find(y, "weight");
+  for (std::size_t k = 0; k < w->value.size(); ++k) {
+    const float saved = w->value[k];
+    w->value[k] = saved + 1e-2f;
+    net.forward(true);
+    const double up = net.softmax_cross_entropy(labels);
+    w->value[k] = saved - 1e-2f;
+    net.forward(true);
+    const double down = net.softmax_cross_entropy(labels);
+    w->value[k] = saved;
+    CHECK(w->grad[k] == Approx((up - down) / 2e-2).margin(2e-3).epsilon(2e-2));
+  }
+}
+
+TEST_CASE("exec: an op the executor cannot run is an error naming the node and op") {
+  Graph g;
+  Attrs a;
+  a.vocab = 10, a.out = 4;
+  add(g, "tok.embed", Op::embedding, {input(g, "ids", {1, 3})}, a);
+  exec::Params p(g);
+  CHECK_THROWS_WITH(exec::Network(g, p), Catch::Contains("node 'tok.embed' (embedding): the executor cannot run it"));
+}
