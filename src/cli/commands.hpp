@@ -13,5 +13,6 @@ int cmd_cost(const Args& args);
 int cmd_zoo(const Args& args);
 int cmd_profiles(const Args& args);
 int cmd_train(const Args& args);
+int cmd_report(const Args& args);
 
 }  // namespace hwnas::cli

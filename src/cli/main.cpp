@@ -22,6 +22,7 @@ constexpr std::array kCommands{
     Command{"zoo", "zoo", "list the built-in architectures", hwnas::cli::cmd_zoo},
     Command{"profiles", "profiles", "list the built-in hardware profiles", hwnas::cli::cmd_profiles},
     Command{"train", "train <model>", "train and evaluate an image architecture on Fashion-MNIST on this CPU", hwnas::cli::cmd_train},
+    Command{"report", "report <dir>", "rebuild a search run's report (front.json/csv/svg, report.html)", hwnas::cli::cmd_report},
 };
 
 std::string usage() {
