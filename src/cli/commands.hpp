@@ -12,5 +12,6 @@ using Args = std::vector<std::string>;
 int cmd_cost(const Args& args);
 int cmd_zoo(const Args& args);
 int cmd_profiles(const Args& args);
+int cmd_search(const Args& args);
 
 }  // namespace hwnas::cli

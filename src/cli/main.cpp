@@ -21,6 +21,7 @@ constexpr std::array kCommands{
     Command{"cost", "cost <model>", "cost an architecture (zoo name, .json file or nasbench201:<code>) on a hardware profile", hwnas::cli::cmd_cost},
     Command{"zoo", "zoo", "list the built-in architectures", hwnas::cli::cmd_zoo},
     Command{"profiles", "profiles", "list the built-in hardware profiles", hwnas::cli::cmd_profiles},
+    Command{"search", "search <space>", "multi-objective architecture search under hardware constraints", hwnas::cli::cmd_search},
 };
 
 std::string usage() {
