@@ -37,7 +37,11 @@ std::string show(const json& v) {
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
-std::string number_text(double v) { return json(v).dump(); }
+// Integral values without a fraction ("3"), others in the shortest exact form ("0.75").
+std::string number_text(double v) {
+  if (v == std::floor(v) && std::abs(v) < 9.0e15) return std::to_string(static_cast<std::int64_t>(v));
+  return json(v).dump();
+}
 
 // A node of the compiled space: a fixed JSON value, an object or array with choices below it,
 // or a choice (its gene picks an option, or gives the value itself for int and real genes).
