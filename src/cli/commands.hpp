@@ -14,5 +14,6 @@ int cmd_zoo(const Args& args);
 int cmd_profiles(const Args& args);
 int cmd_train(const Args& args);
 int cmd_report(const Args& args);
+int cmd_search(const Args& args);
 
 }  // namespace hwnas::cli

@@ -8,6 +8,7 @@
 #include "hwnas/error.hpp"
 #include "hwnas/graph/arch.hpp"
 #include "hwnas/hw/profile.hpp"
+#include "hwnas/space/space.hpp"
 
 namespace po = boost::program_options;
 
@@ -54,7 +55,8 @@ int cmd_cost(const Args& args) {
       ("context", po::value(&context)->default_value(0), "decode: sequence length at this step, cached tokens included")
       ("input-shape", po::value(&input_shape), "ONNX models: the whole input shape, e.g. 1,3,224,224 (needed when the file's is symbolic)")
       ("format,f", po::value(&format)->default_value("table"), "table | json | csv")
-      ("layers", "table: one row per primitive op instead of per block");
+      ("layers", "table: one row per primitive op instead of per block")
+      ("genome", po::value<std::string>(), "<model> is a search space: cost this member (\"3,1,0,2\" or a candidates.jsonl line)");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -88,7 +90,10 @@ int cmd_cost(const Args& args) {
   }
   if (!input_shape.empty()) opt.input_shape = parse_shape(input_shape);
   const hw::Profile prof = hw::load_profile(profile);
-  const graph::Graph g = graph::load_architecture(vm["model"].as<std::string>(), opt);
+  const std::string model = vm["model"].as<std::string>();
+  const graph::Graph g = vm.count("genome")
+                             ? space::Space::load(model).decode(space::parse_genome(vm["genome"].as<std::string>()), opt)
+                             : graph::load_architecture(model, opt);
   const cost::CostReport r = cost::analyze(g, prof, dt);
   if (format == "json") std::cout << cost::to_json(g, r);
   else if (format == "csv") std::cout << cost::to_csv(g, r);

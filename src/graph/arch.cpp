@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "builtin_data.hpp"
+#include "graph/arch_json.hpp"
 #include "graph/blocks.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/files.hpp"
@@ -169,7 +170,9 @@ class ArchBuilder {
     top.allow({"format", "name", "description", "input", "width_mult", "depth_mult", "channel_divisor",
                "layers", "source", "notes"});
     const std::string format = top.string("format");
-    if (format != kFormat) top.fail("format", "must be \"" + std::string(kFormat) + "\", got \"" + format + "\"");
+    if (format != kFormat)
+      top.fail("format", "must be \"" + std::string(kFormat) + "\", got \"" + format + "\"" +
+                             (format == "hwnas.space/1" ? " (a search space: cost one member with --genome)" : ""));
     g_.name = top.string("name");
     scale_.width = top.number("width_mult", 1e-3, 1.0);
     scale_.depth = top.number("depth_mult", 1e-3, 1.0);
@@ -542,6 +545,10 @@ class ArchBuilder {
 
 }  // namespace
 
+Graph build_architecture(const json& root, const std::string& source, const BuildOptions& opt) {
+  return ArchBuilder(root, source, opt).build();
+}
+
 Graph parse_architecture(const std::string& text, const std::string& source, const BuildOptions& opt) {
   json root;
   try {
@@ -549,7 +556,7 @@ Graph parse_architecture(const std::string& text, const std::string& source, con
   } catch (const json::parse_error& e) {
     throw Error(source + ": invalid JSON: " + e.what());
   }
-  return ArchBuilder(root, source, opt).build();
+  return build_architecture(root, source, opt);
 }
 
 Graph load_architecture(const std::string& name_or_path, const BuildOptions& opt) {

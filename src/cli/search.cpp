@@ -1,0 +1,159 @@
+// `hwnas search`: a hardware-constrained multi-objective search over a search space (or a ZDT
+// benchmark problem), written to a run directory that `--resume` continues.
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "hwnas/error.hpp"
+#include "hwnas/files.hpp"
+#include "hwnas/hw/profile.hpp"
+#include "hwnas/search/search.hpp"
+#include "hwnas/space/space.hpp"
+
+namespace po = boost::program_options;
+
+namespace hwnas::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+bool is_zdt(const std::string& s) { return s == "zdt1" || s == "zdt2" || s == "zdt3"; }
+
+std::unique_ptr<search::Evaluator> make_evaluator(const search::Config& c) {
+  if (is_zdt(c.space)) return std::make_unique<search::Zdt>(c.space.back() - '0', 30);
+  if (c.evaluator != "cost")
+    throw Error("--evaluator: must be cost, got '" + c.evaluator + "'" +
+                (c.evaluator == "train" || c.evaluator == "supernet"
+                     ? " (the executor's trained evaluation is not part of this build yet)"
+                     : ""));
+  hw::Dtype dt;
+  if (!hw::dtype_from_name(c.dtype, dt) || dt == hw::Dtype::tf32)
+    throw Error("--dtype: must be fp32, fp16, bf16 or int8, got '" + c.dtype + "'");
+  if (c.batch < 1) throw Error("--batch: must be >= 1, got " + std::to_string(c.batch));
+  std::vector<hw::Profile> profiles;
+  for (const auto& p : c.profiles) profiles.push_back(hw::load_profile(p));
+  graph::BuildOptions opt;
+  opt.batch = c.batch;
+  return std::make_unique<search::CostEvaluator>(space::Space::load(c.space), opt, std::move(profiles), dt);
+}
+
+std::vector<double> parse_reference(const std::string& text) {
+  std::vector<double> r;
+  try {
+    for (double v : space::parse_genome(text)) r.push_back(v);
+  } catch (const Error&) {
+    throw Error("--reference: must be numbers separated by commas, got '" + text + "'");
+  }
+  return r;
+}
+
+}  // namespace
+
+int cmd_search(const Args& args) {
+  po::options_description o("hwnas search <space.json | zdt1 | zdt2 | zdt3> [options]");
+  search::Config c;
+  std::vector<std::string> objectives, constraints;
+  std::string out, reference;
+  int threads = 0;
+  o.add_options()
+      ("help,h", "show this help")
+      ("space", po::value(&c.space), "search space file (or a zoo architecture), or a ZDT benchmark problem")
+      ("profile,p", po::value(&c.profiles)->composing(), "hardware profile, built-in name or .json (repeatable; default h100)")
+      ("objective", po::value(&objectives)->composing(), "<metric>:min|max (repeatable), e.g. latency:min, params:min")
+      ("constraint", po::value(&constraints)->composing(), "<metric><op><bound> with <=, <, >=, > (repeatable), e.g. \"peak_memory_mb<=64\"")
+      ("strategy", po::value(&c.strategy)->default_value("nsga2"), "nsga2 | evolution | random")
+      ("budget", po::value(&c.budget)->default_value(200), "distinct candidates to evaluate")
+      ("population", po::value(&c.population)->default_value(50), "population (random: candidates per generation)")
+      ("sample", po::value(&c.sample)->default_value(10), "evolution: tournament sample and children per generation")
+      ("seed", po::value(&c.seed)->default_value(1), "random seed")
+      ("evaluator", po::value(&c.evaluator)->default_value("cost"), "cost")
+      ("dtype", po::value(&c.dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
+      ("batch,b", po::value(&c.batch)->default_value(1), "batch size the candidates are costed at")
+      ("reference", po::value(&reference), "hypervolume reference point, one value per objective (default: see README)")
+      ("threads", po::value(&threads)->default_value(0), "evaluation threads (0: all cores); results do not depend on it")
+      ("out,o", po::value(&out), "run directory (run.json, candidates.jsonl, checkpoint.json)")
+      ("resume", "continue the run in --out from its checkpoint (its run.json gives the configuration)")
+      ("quiet,q", "no progress line");
+  po::positional_options_description pos;
+  pos.add("space", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << o;
+    return 0;
+  }
+  po::notify(vm);
+  const bool resume = vm.count("resume") > 0;
+  if (resume) {
+    if (out.empty()) throw Error("--resume: needs --out <run directory>");
+    for (const char* k : {"space", "profile", "objective", "constraint", "reference"})
+      if (vm.count(k)) throw Error("--resume: takes the configuration from " + out + "/run.json; drop --" + k);
+    const std::string run_json = out + "/run.json";
+    c = search::config_from_json(read_file(run_json), run_json);
+  } else {
+    if (c.space.empty()) throw Error("search: missing <space> (a search space .json file, or zdt1, zdt2, zdt3)");
+    if (c.profiles.empty() && !is_zdt(c.space)) c.profiles = {"h100"};
+    if (is_zdt(c.space) && objectives.empty()) objectives = {"f1:min", "f2:min"};
+    if (objectives.empty()) throw Error("search: give at least one --objective <metric>:min|max");
+    for (const auto& t : objectives) c.objectives.push_back(search::parse_objective(t));
+    for (const auto& t : constraints) c.constraints.push_back(search::parse_constraint(t));
+    if (!reference.empty()) c.reference_point = parse_reference(reference);
+  }
+  const auto ev = make_evaluator(c);
+  if (!resume) {
+    const auto& known = ev->metrics();
+    for (auto& obj : c.objectives) {
+      if ((obj.metric == "accuracy" || obj.metric == "loss") &&
+          std::find(known.begin(), known.end(), obj.metric) == known.end())
+        throw Error("--objective " + obj.metric + ": " + obj.metric + " needs --evaluator train or supernet (the " +
+                    ev->name() + " evaluator gives cost metrics only)");
+      obj.metric = search::resolve_metric(obj.metric, known, "--objective");
+    }
+    for (auto& k : c.constraints) k.metric = search::resolve_metric(k.metric, known, "--constraint '" + k.text + "'");
+    if (const auto* s = dynamic_cast<const search::SpaceEvaluator*>(ev.get())) c.space_size = s->space().size();
+  }
+  search::RunOptions ro;
+  ro.out_dir = out;
+  ro.resume = resume;
+  ro.threads = threads;
+  ro.progress = !vm.count("quiet");
+  ro.stop = [] { return g_interrupted.load(); };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const search::Result r = search::run(c, *ev, ro);
+
+  std::size_t feasible = 0;
+  for (const auto& cand : r.candidates) feasible += cand.status == search::Status::ok;
+  std::printf("%s %s on %s: %zu candidates (%zu feasible) in %.2f s, %.0f per second\n", c.strategy.c_str(),
+              r.finished ? "finished" : "interrupted", c.space.c_str(), r.candidates.size(), feasible, r.seconds,
+              static_cast<double>(r.candidates.size()) / std::max(r.seconds, 1e-9));
+  if (!r.reference_point.empty()) {
+    std::printf("hypervolume %.6g (reference", r.hypervolume);
+    for (double v : r.reference_point) std::printf(" %.6g", v);
+    std::printf(")\n");
+  }
+  std::printf("front: %zu candidates\n  %-6s", r.front.size(), "id");
+  for (const auto& obj : c.objectives) std::printf(" %18s", obj.metric.c_str());
+  std::printf("  genome\n");
+  for (std::size_t k = 0; k < r.front.size() && k < 20; ++k) {
+    const int id = r.front[k];
+    const auto& cand = r.candidates[static_cast<std::size_t>(id)];
+    std::printf("  %-6d", id);
+    for (double v : cand.objectives) std::printf(" %18.6g", v);
+    std::printf("  %s\n", space::genome_text(cand.genome).c_str());
+  }
+  if (r.front.size() > 20) std::printf("  ... (%zu more)\n", r.front.size() - 20);
+  if (!out.empty()) std::printf("run directory: %s\n", out.c_str());
+  if (!r.finished) {
+    std::fprintf(stderr, "hwnas search: interrupted; continue with: hwnas search --resume --out %s\n", out.c_str());
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace hwnas::cli
