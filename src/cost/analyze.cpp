@@ -51,7 +51,7 @@ std::int64_t dilated_in(std::int64_t p, std::int64_t half, std::int64_t d, std::
 }  // namespace
 
 std::string_view bound_name(Bound b) {
-  static constexpr std::array<std::string_view, 5> names{"compute", "memory", "overhead", "fused", "none"};
+  static constexpr std::array<std::string_view, 6> names{"compute", "memory", "overhead", "fused", "folded", "none"};
   return names[static_cast<std::size_t>(b)];
 }
 
@@ -102,6 +102,36 @@ std::int64_t attention_pairs(const Attrs& a, std::int64_t queries, std::int64_t 
   return total;
 }
 
+void apply_roofline(NodeCost& c, const hw::Profile& prof, hw::Dtype dtype) {
+  const std::size_t di = static_cast<std::size_t>(dtype);
+  const auto& e = prof.eff(c.cls, dtype);
+  c.compute_s = c.memory_s = c.overhead_s = c.latency_s = 0;
+  switch (c.bound) {
+    case Bound::folded:
+    case Bound::none:
+      return;
+    case Bound::fused:  // adds its arithmetic to the conv's time
+      c.compute_s = static_cast<double>(c.other_flops) / (prof.vector_flops_per_s[di] * e.compute);
+      c.latency_s = c.compute_s;
+      return;
+    default:
+      break;
+  }
+  double peak = prof.matrix_flops_per_s[di];
+  if (dtype == hw::Dtype::fp32 &&
+      std::find(prof.tf32_classes.begin(), prof.tf32_classes.end(), c.cls) != prof.tf32_classes.end())
+    peak = prof.matrix_flops_per_s[static_cast<std::size_t>(hw::Dtype::tf32)];
+  c.compute_s = (c.macs > 0 ? static_cast<double>(c.flops) / (peak * e.compute) : 0.0) +
+                static_cast<double>(c.other_flops) / (prof.vector_flops_per_s[di] * e.compute);
+  const bool onchip = prof.onchip_bytes > 0 && static_cast<double>(c.bytes) <= prof.onchip_bytes;
+  const double bw = onchip ? prof.onchip_bandwidth_bytes_per_s : prof.memory_bandwidth_bytes_per_s;
+  c.memory_s = static_cast<double>(c.bytes) / (bw * e.memory);
+  c.overhead_s = prof.overhead_s(c.cls, dtype);
+  const double body = std::max(c.compute_s, c.memory_s);
+  c.latency_s = body + c.overhead_s;
+  c.bound = c.overhead_s > body ? Bound::overhead : c.compute_s >= c.memory_s ? Bound::compute : Bound::memory;
+}
+
 CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
   const std::size_t di = static_cast<std::size_t>(dtype);
   if (prof.matrix_flops_per_s[di] <= 0 || prof.vector_flops_per_s[di] <= 0)
@@ -125,6 +155,41 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
     for (int in : nd.inputs) {
       ++consumers[in];
       last_use[storage[in]] = std::max(last_use[storage[in]], i);
+    }
+  }
+  // Constant folding (profiles whose stack simplifies the model when converting it): x*0 is
+  // dropped, so is an add of it (the other term passes through), and so are ops whose results
+  // reach the outputs only through x*0 (dead code). Ops computing on such zeros still run,
+  // unless the model's output does not depend on its input at all (x*0 is a constant, so is
+  // an op listed in folds_constants whose inputs are all constants): then the whole model is
+  // evaluated at conversion time.
+  std::vector<char> folded_away;
+  if (!prof.folds_constants.empty()) {
+    folded_away.assign(static_cast<std::size_t>(n), 0);
+    std::vector<char> constant(static_cast<std::size_t>(n), 0), zero(static_cast<std::size_t>(n), 0),
+        live(static_cast<std::size_t>(n), 0);
+    bool output_constant = true;
+    for (int i = 0; i < n; ++i) {
+      const Node& nd = g.node(i);
+      bool all_const = !nd.inputs.empty(), all_zero = !nd.inputs.empty();
+      for (int in : nd.inputs) {
+        all_const = all_const && constant[in];
+        all_zero = all_zero && zero[in];
+      }
+      const auto& fc = prof.folds_constants;
+      const bool folds = std::find(fc.begin(), fc.end(), nd.op) != fc.end();
+      constant[i] = nd.op == Op::zero || nd.op == Op::weight || (all_const && (folds || graph::is_view(nd.op)));
+      zero[i] = nd.op == Op::zero || (nd.op == Op::add && all_zero);
+      if (consumers[i] == 0) output_constant = output_constant && constant[i];
+    }
+    for (int i = n - 1; i >= 0; --i) {
+      const Node& nd = g.node(i);
+      if (consumers[i] == 0) live[i] = 1;
+      if (live[i] && !zero[i])
+        for (int in : nd.inputs) live[in] = 1;
+      bool any_zero = false;
+      for (int in : nd.inputs) any_zero = any_zero || zero[in];
+      folded_away[i] = output_constant || zero[i] || !live[i] || (nd.op == Op::add && any_zero);
     }
   }
   auto out_bytes = [&](int i) {
@@ -228,29 +293,16 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
       if (consumers[src] == 1 && (sop == Op::conv2d || (fused[src] && sop == Op::batch_norm)))
         fused[i] = true;
     }
-    if (fused[i]) {
-      c.bound = Bound::fused;
+    if (!folded_away.empty() && folded_away[i]) {
       c.bytes = 0;
-      // the conv writes the final tensor; this op adds its arithmetic to the conv's time
-      const auto& e = prof.eff(c.cls, dtype);
-      c.compute_s = static_cast<double>(c.other_flops) / (prof.vector_flops_per_s[di] * e.compute);
-      c.latency_s = c.compute_s;
+      c.bound = moves ? Bound::folded : Bound::none;
+    } else if (fused[i]) {
+      c.bound = Bound::fused;
+      c.bytes = 0;  // the conv writes the final tensor
     } else if (moves) {
-      const auto& e = prof.eff(c.cls, dtype);
-      const bool matrix = c.macs > 0;
-      double peak = prof.matrix_flops_per_s[di];
-      if (dtype == hw::Dtype::fp32 && std::find(prof.tf32_classes.begin(), prof.tf32_classes.end(), c.cls) != prof.tf32_classes.end())
-        peak = prof.matrix_flops_per_s[static_cast<std::size_t>(hw::Dtype::tf32)];
-      c.compute_s = (matrix ? static_cast<double>(c.flops) / (peak * e.compute) : 0.0) +
-                    static_cast<double>(c.other_flops) / (prof.vector_flops_per_s[di] * e.compute);
-      const bool onchip = prof.onchip_bytes > 0 && static_cast<double>(c.bytes) <= prof.onchip_bytes;
-      const double bw = onchip ? prof.onchip_bandwidth_bytes_per_s : prof.memory_bandwidth_bytes_per_s;
-      c.memory_s = static_cast<double>(c.bytes) / (bw * e.memory);
-      c.overhead_s = prof.kernel_overhead_s;
-      const double body = std::max(c.compute_s, c.memory_s);
-      c.latency_s = body + c.overhead_s;
-      c.bound = c.overhead_s > body ? Bound::overhead : c.compute_s >= c.memory_s ? Bound::compute : Bound::memory;
+      c.bound = Bound::compute;  // runs a kernel: the roofline decides what bounds it
     }
+    apply_roofline(c, prof, dtype);
     c.intensity = c.bytes > 0 ? static_cast<double>(c.flops + c.other_flops) / static_cast<double>(c.bytes) : 0.0;
 
     // liveness: the output is allocated, then inputs read for the last time are freed

@@ -90,7 +90,8 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   static const std::set<std::string> known{
       "format", "name", "description", "version", "kind", "matrix_flops_per_s", "vector_flops_per_s",
       "memory_bandwidth_bytes_per_s", "memory_capacity_bytes", "onchip_bytes", "onchip_bandwidth_bytes_per_s",
-      "kernel_overhead_s", "fuses_conv_bn_act", "tf32_classes", "efficiency", "sources", "calibration", "notes"};
+      "kernel_overhead_s", "fuses_conv_bn_act", "folds_constants", "template", "tf32_classes", "efficiency",
+      "sources", "calibration", "notes"};
   for (const auto& [k, v] : root.items())
     if (!known.count(k)) r.fail(k, "unknown field");
   const std::string format = r.string(root, "format", "format");
@@ -112,24 +113,49 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   const json& fuse = r.need(root, "fuses_conv_bn_act", "fuses_conv_bn_act");
   if (!fuse.is_boolean()) r.fail("fuses_conv_bn_act", "must be true or false, got " + show(fuse));
   p.fuses_conv_bn_act = fuse.get<bool>();
-  if (root.contains("tf32_classes")) {
-    const json& v = root.at("tf32_classes");
-    if (!v.is_array()) r.fail("tf32_classes", "must be an array of op classes, got " + show(v));
-    for (const auto& e : v) {
+  auto flag = [&](const char* key) {
+    if (!root.contains(key)) return false;
+    const json& v = root.at(key);
+    if (!v.is_boolean()) r.fail(key, "must be true or false, got " + show(v));
+    return v.get<bool>();
+  };
+  auto classes = [&](const char* key) {
+    std::vector<graph::OpClass> out;
+    if (!root.contains(key)) return out;
+    const json& v = root.at(key);
+    if (!v.is_array()) r.fail(key, "must be an array of op classes, got " + show(v));
+    for (std::size_t i = 0; i < v.size(); ++i) {
       graph::OpClass c;
-      if (!e.is_string() || !graph::op_class_from_name(e.get<std::string>(), c))
-        r.fail("tf32_classes", "unknown op class " + show(e));
-      p.tf32_classes.push_back(c);
+      if (!v[i].is_string() || !graph::op_class_from_name(v[i].get<std::string>(), c))
+        r.fail(std::string(key) + "[" + std::to_string(i) + "]", "unknown op class " + show(v[i]));
+      out.push_back(c);
+    }
+    return out;
+  };
+  if (root.contains("folds_constants")) {
+    const json& v = root.at("folds_constants");
+    if (!v.is_array()) r.fail("folds_constants", "must be an array of op names, got " + show(v));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      graph::Op op;
+      if (!v[i].is_string() || !graph::op_from_name(v[i].get<std::string>(), op))
+        r.fail("folds_constants[" + std::to_string(i) + "]", "unknown op " + show(v[i]));
+      p.folds_constants.push_back(op);
     }
   }
+  p.is_template = flag("template");
+  p.tf32_classes = classes("tf32_classes");
 
   // efficiency: {"default": {...}, "<class>": {...}, "<class>@<dtype>": {...}}
   const json& eff = r.need(root, "efficiency", "efficiency");
   if (!eff.is_object()) r.fail("efficiency", "must be an object, got " + show(eff));
   auto read_eff = [&](const json& v, const std::string& path, Efficiency base) {
-    if (!v.is_object()) r.fail(path, "must be an object {compute, memory}, got " + show(v));
+    if (!v.is_object()) r.fail(path, "must be an object {compute, memory, overhead_s}, got " + show(v));
     for (const auto& [k, x] : v.items()) {
-      if (k != "compute" && k != "memory") r.fail(path + "." + k, "unknown field (compute, memory)");
+      if (k == "overhead_s") {
+        base.overhead_s = r.positive(x, path + "." + k, true);
+        continue;
+      }
+      if (k != "compute" && k != "memory") r.fail(path + "." + k, "unknown field (compute, memory, overhead_s)");
       const double e = r.positive(x, path + "." + k);
       if (e > 1.0) r.fail(path + "." + k, "an efficiency is a share of the peak, at most 1, got " + show(x));
       (k == "compute" ? base.compute : base.memory) = e;
@@ -169,8 +195,76 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   for (const char* k : {"matrix_flops_per_s", "vector_flops_per_s", "memory_bandwidth_bytes_per_s",
                         "memory_capacity_bytes", "onchip_bytes", "kernel_overhead_s", "efficiency"})
     if (!p.sources.count(k)) throw Error(source + ": sources: no source given for '" + std::string(k) + "'");
+  if (p.onchip_bytes > 0 && !p.sources.count("onchip_bandwidth_bytes_per_s"))
+    throw Error(source + ": sources: no source given for 'onchip_bandwidth_bytes_per_s'");
   if (root.contains("calibration")) p.calibration = root.at("calibration").dump();
+  if (root.contains("notes")) p.notes = root.at("notes").dump();
   return p;
+}
+
+std::string profile_to_json(const Profile& p) {
+  json o = json::object();
+  auto rates = [](const std::array<double, kDtypes>& a) {
+    json r = json::object();
+    for (std::size_t d = 0; d < kDtypes; ++d)
+      if (a[d] > 0) r[std::string(dtype_names[d])] = a[d];
+    return r;
+  };
+  auto eff_json = [](const Efficiency& e) {
+    json j = {{"compute", e.compute}, {"memory", e.memory}};
+    if (e.overhead_s >= 0) j["overhead_s"] = e.overhead_s;
+    return j;
+  };
+  auto same = [](const Efficiency& a, const Efficiency& b) {
+    return a.compute == b.compute && a.memory == b.memory && a.overhead_s == b.overhead_s;
+  };
+  o["format"] = kFormat;
+  o["name"] = p.name;
+  o["description"] = p.description;
+  o["version"] = p.version;
+  o["kind"] = p.kind;
+  if (p.is_template) o["template"] = true;
+  o["matrix_flops_per_s"] = rates(p.matrix_flops_per_s);
+  o["vector_flops_per_s"] = rates(p.vector_flops_per_s);
+  o["memory_bandwidth_bytes_per_s"] = p.memory_bandwidth_bytes_per_s;
+  o["memory_capacity_bytes"] = p.memory_capacity_bytes;
+  o["onchip_bytes"] = p.onchip_bytes;
+  if (p.onchip_bytes > 0) o["onchip_bandwidth_bytes_per_s"] = p.onchip_bandwidth_bytes_per_s;
+  o["kernel_overhead_s"] = p.kernel_overhead_s;
+  o["fuses_conv_bn_act"] = p.fuses_conv_bn_act;
+  auto class_list = [](const std::vector<graph::OpClass>& v) {
+    json t = json::array();
+    for (graph::OpClass c : v) t.push_back(std::string(graph::op_class_name(c)));
+    return t;
+  };
+  if (!p.folds_constants.empty()) {
+    json f = json::array();
+    for (graph::Op op : p.folds_constants) f.push_back(std::string(graph::op_name(op)));
+    o["folds_constants"] = f;
+  }
+  if (!p.tf32_classes.empty()) o["tf32_classes"] = class_list(p.tf32_classes);
+  // the class `none` (views) never runs a kernel; its row carries the default
+  const Efficiency& def = p.efficiency[static_cast<std::size_t>(graph::OpClass::none)][0];
+  json eff = {{"default", eff_json(def)}};
+  for (std::size_t c = 0; c < kClasses; ++c) {
+    const auto& row = p.efficiency[c];
+    const std::string cls(graph::op_class_name(static_cast<graph::OpClass>(c)));
+    bool uniform = true;
+    for (const auto& e : row) uniform = uniform && same(e, row[0]);
+    if (uniform) {
+      if (!same(row[0], def)) eff[cls] = eff_json(row[0]);
+      continue;
+    }
+    for (std::size_t d = 0; d < kDtypes; ++d)
+      if (!same(row[d], def)) eff[cls + "@" + std::string(dtype_names[d])] = eff_json(row[d]);
+  }
+  o["efficiency"] = eff;
+  json src = json::object();
+  for (const auto& [k, v] : p.sources) src[k] = v;
+  o["sources"] = src;
+  if (!p.calibration.empty()) o["calibration"] = json::parse(p.calibration);
+  if (!p.notes.empty()) o["notes"] = json::parse(p.notes);
+  return o.dump(2) + "\n";
 }
 
 Profile load_profile(const std::string& name_or_path) {

@@ -13,7 +13,8 @@
 
 namespace hwnas::cost {
 
-enum class Bound : std::uint8_t { compute, memory, overhead, fused, none };
+// folded: evaluated at conversion time or dead (profiles with folds_constants), no runtime cost
+enum class Bound : std::uint8_t { compute, memory, overhead, fused, folded, none };
 std::string_view bound_name(Bound b);
 
 struct NodeCost {
@@ -46,6 +47,12 @@ struct CostReport {
 
 // Costs every node of `g` on `profile` with tensors stored as `dtype`.
 CostReport analyze(const graph::Graph& g, const hw::Profile& profile, hw::Dtype dtype);
+
+// The roofline time of one node from its counts: sets compute_s, memory_s, overhead_s,
+// latency_s and bound. On entry `bound` says what analyze decided from the graph: fused,
+// folded and none keep their meaning, anything else is a kernel that runs. analyze calls it
+// for every node; calibration re-applies it to cached counts while it varies the profile.
+void apply_roofline(NodeCost& c, const hw::Profile& prof, hw::Dtype dtype);
 
 // Attention score pairs (query, key) one head computes, following the node's pattern.
 // The queries are the last positions of the key sequence (after the cached tokens in decode).

@@ -21,10 +21,12 @@ bool dtype_from_name(std::string_view name, Dtype& out);
 // Storage bytes of one element (tf32 is stored as fp32).
 int bytes_of(Dtype d);
 
-// Share of a peak that an op class reaches (0 < x <= 1).
+// Share of a peak that an op class reaches (0 < x <= 1), and the fixed time each of its
+// kernels costs (defaults to the profile's kernel_overhead_s).
 struct Efficiency {
   double compute = 1.0;
   double memory = 1.0;
+  double overhead_s = -1;  // < 0: kernel_overhead_s
 };
 
 struct Profile {
@@ -38,19 +40,35 @@ struct Profile {
   double onchip_bandwidth_bytes_per_s = 0;    // used when an op's bytes fit on chip
   double kernel_overhead_s = 0;               // per launched op
   bool fuses_conv_bn_act = false;             // the deployment stack folds BN and activation into conv
+  // Constant folding: ops the deployment stack evaluates at conversion time when all their
+  // inputs are constants (x*0 is one). Non-empty also means x*0 and dead ops are dropped
+  // (cost/analyze.cpp). Empty: the stack runs the graph as it is.
+  std::vector<graph::Op> folds_constants;
+  bool is_template = false;                   // a generic starting point for `hwnas calibrate --base`
   std::vector<graph::OpClass> tf32_classes;   // fp32 work of these classes runs at the tf32 rate
   // efficiency[class][dtype]
   std::array<std::array<Efficiency, kDtypes>, kClasses> efficiency{};
   std::map<std::string, std::string> sources;  // field -> where the number comes from
   std::string calibration;                     // provenance of fitted numbers, as JSON text
+  std::string notes;                           // free-form notes, as JSON text
 
   const Efficiency& eff(graph::OpClass c, Dtype d) const {
     return efficiency[static_cast<std::size_t>(c)][static_cast<std::size_t>(d)];
+  }
+  Efficiency& eff(graph::OpClass c, Dtype d) {
+    return efficiency[static_cast<std::size_t>(c)][static_cast<std::size_t>(d)];
+  }
+  // A kernel's fixed time for this class and dtype.
+  double overhead_s(graph::OpClass c, Dtype d) const {
+    const double o = eff(c, d).overhead_s;
+    return o >= 0 ? o : kernel_overhead_s;
   }
 };
 
 // Parses profile JSON text; `source` names the file in errors.
 Profile parse_profile(const std::string& text, const std::string& source);
+// The profile as JSON text that parse_profile reads back to the same values.
+std::string profile_to_json(const Profile& p);
 // A built-in profile name ("h100") or a path to a profile file.
 Profile load_profile(const std::string& name_or_path);
 
