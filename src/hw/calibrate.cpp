@@ -225,6 +225,21 @@ FitResult fit(const Profile& start, const std::vector<Measurement>& items, const
     return sum / static_cast<double>(costed.size());
   };
   double best = loss(p);
+  // coarse sweeps first: each parameter tries a log grid across its bounds, so that a
+  // term that does not bind at the start (a compute efficiency under a memory bound) can
+  // still reach its range; then the pattern search refines
+  constexpr int kGrid = 13;
+  for (int sweep = 0; sweep < 2; ++sweep)
+    for (std::size_t i = 0; i < np; ++i) {
+      const double a = std::log(params[i].lo), b = std::log(params[i].hi);
+      for (int k = 0; k < kGrid; ++k) {
+        const double xi = a + (b - a) * k / (kGrid - 1);
+        params[i].set(p, std::exp(xi));
+        const double l = loss(p);
+        if (l < best) best = l, x[i] = xi;
+      }
+      params[i].set(p, std::exp(x[i]));
+    }
   // pattern search: each parameter tries a step up and down; a success widens its step,
   // a failure halves it; stop when every step is below 0.1 % or the budget is spent
   while (res.evaluations < opt.max_evaluations) {

@@ -101,7 +101,10 @@ class OpGraph {
 
 std::string dims(std::initializer_list<std::int64_t> d) {
   std::string s;
-  for (auto x : d) s += (s.empty() ? "" : "x") + std::to_string(x);
+  for (auto x : d) {
+    if (!s.empty()) s += 'x';
+    s += std::to_string(x);
+  }
   return s;
 }
 
@@ -130,7 +133,8 @@ Measurement op_measurement(const Entry& e) {
     a.out = out;
     a.bias = e.flag("bias");
     b.node("op", Op::linear, {b.input("x", {rows, k})}, a);
-    m.label = "linear " + dims({rows, k}) + "->" + std::to_string(out);
+    m.label = "linear ";
+    m.label += dims({rows, k}) + "->" + std::to_string(out);
   } else if (op == "sdpa" || op == "decode_attn") {
     const bool decode = op == "decode_attn";
     const std::int64_t batch = e.count("b", 1), heads = e.count("heads"), d = e.count("d_head");
@@ -156,7 +160,8 @@ Measurement op_measurement(const Entry& e) {
   } else if (op == "batchnorm_eval" || op == "batch_norm") {
     const std::int64_t n = e.count("n", 1), c = e.count("c"), h = e.count("h"), w = e.count("w", h);
     b.node("op", Op::batch_norm, {b.input("x", {n, c, h, w})});
-    m.label = "batch_norm " + dims({n, c, h, w});
+    m.label = "batch_norm ";
+    m.label += dims({n, c, h, w});
   } else if (op == "layernorm" || op == "layer_norm" || op == "softmax") {
     const std::int64_t rows = e.count("rows"), cols = e.count("cols");
     b.node("op", op == "softmax" ? Op::softmax : Op::layer_norm, {b.input("x", {rows, cols})});

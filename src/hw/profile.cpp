@@ -1,5 +1,6 @@
 #include "hwnas/hw/profile.hpp"
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -59,7 +60,7 @@ class Reader {
       if (!dtype_from_name(k, d)) fail(key + "." + k, "unknown dtype (fp32, tf32, bf16, fp16, int8)");
       out[static_cast<std::size_t>(d)] = positive(x, key + "." + k, true);
     }
-    if (out[0] <= 0) fail(key, "needs an fp32 rate");
+    if (*std::max_element(out.begin(), out.end()) <= 0) fail(key, "needs at least one dtype with a rate > 0");
     return out;
   }
 
