@@ -11,6 +11,7 @@
 #include "hwnas/error.hpp"
 #include "hwnas/files.hpp"
 #include "hwnas/hw/profile.hpp"
+#include "hwnas/report/run_report.hpp"
 #include "hwnas/search/search.hpp"
 #include "hwnas/space/space.hpp"
 
@@ -148,10 +149,13 @@ int cmd_search(const Args& args) {
     std::printf("  %s\n", space::genome_text(cand.genome).c_str());
   }
   if (r.front.size() > 20) std::printf("  ... (%zu more)\n", r.front.size() - 20);
-  if (!out.empty()) std::printf("run directory: %s\n", out.c_str());
   if (!r.finished) {
     std::fprintf(stderr, "hwnas search: interrupted; continue with: hwnas search --resume --out %s\n", out.c_str());
     return 130;
+  }
+  if (!out.empty()) {
+    report::write_run_report(out);
+    std::printf("run directory: %s\nreport: %s/report.html\n", out.c_str(), out.c_str());
   }
   return 0;
 }
