@@ -80,15 +80,8 @@ int cmd_search(const Args& args) {
       ("out,o", po::value(&out), "run directory (run.json, candidates.jsonl, checkpoint.json)")
       ("resume", "continue the run in --out from its checkpoint (its run.json gives the configuration)")
       ("quiet,q", "no progress line");
-  po::positional_options_description pos;
-  pos.add("space", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "space", vm)) return 0;
   const bool resume = vm.count("resume") > 0;
   if (resume) {
     if (out.empty()) throw Error("--resume: needs --out <run directory>");
