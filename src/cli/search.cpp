@@ -111,6 +111,14 @@ int cmd_search(const Args& args) {
     for (auto& k : c.constraints) k.metric = search::resolve_metric(k.metric, known, "--constraint '" + k.text + "'");
     if (const auto* s = dynamic_cast<const search::SpaceEvaluator*>(ev.get())) c.space_size = s->space().size();
   }
+  if (!vm.count("quiet")) {
+    char members[32];
+    std::snprintf(members, sizeof members, "%.4g", c.space_size);
+    const std::string size = std::to_string(ev->genes().size()) +
+                             (c.space_size > 0 ? " genes, " + std::string(members) + " members" : " real genes");
+    std::fprintf(stderr, "search: %s: %s; %s, budget %lld, seed %llu\n", c.space.c_str(), size.c_str(),
+                 c.strategy.c_str(), static_cast<long long>(c.budget), static_cast<unsigned long long>(c.seed));
+  }
   search::RunOptions ro;
   ro.out_dir = out;
   ro.resume = resume;
