@@ -2,12 +2,18 @@
 // The `hwnas` subcommands, one file each (src/cli/<command>.cpp). Each parses its own options
 // with Boost.Program_Options and throws hwnas::Error or a program_options error; main() turns
 // them into exit codes (1: error, 2: bad usage).
+#include <boost/program_options.hpp>
 #include <string>
 #include <vector>
 
 namespace hwnas::cli {
 
 using Args = std::vector<std::string>;
+
+// Parses `args` against `o`, the first bare argument going to `positional`; prints the help and
+// returns false for --help.
+bool parse_options(const Args& args, const boost::program_options::options_description& o, const char* positional,
+                   boost::program_options::variables_map& vm);
 
 int cmd_cost(const Args& args);
 int cmd_zoo(const Args& args);

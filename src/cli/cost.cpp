@@ -57,15 +57,8 @@ int cmd_cost(const Args& args) {
       ("format,f", po::value(&format)->default_value("table"), "table | json | csv")
       ("layers", "table: one row per primitive op instead of per block")
       ("genome", po::value<std::string>(), "<model> is a search space: cost this member (\"3,1,0,2\" or a candidates.jsonl line)");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "model", vm)) return 0;
   if (!vm.count("model")) throw Error("cost: missing <model> (a zoo name, an architecture .json file or nasbench201:<6 digits>)");
   if (format != "table" && format != "json" && format != "csv")
     throw Error("--format: must be table, json or csv, got '" + format + "'");

@@ -11,6 +11,7 @@
 #include "hwnas/error.hpp"
 #include "hwnas/files.hpp"
 #include "hwnas/hw/profile.hpp"
+#include "hwnas/report/run_report.hpp"
 #include "hwnas/search/search.hpp"
 #include "hwnas/space/space.hpp"
 
@@ -79,15 +80,8 @@ int cmd_search(const Args& args) {
       ("out,o", po::value(&out), "run directory (run.json, candidates.jsonl, checkpoint.json)")
       ("resume", "continue the run in --out from its checkpoint (its run.json gives the configuration)")
       ("quiet,q", "no progress line");
-  po::positional_options_description pos;
-  pos.add("space", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "space", vm)) return 0;
   const bool resume = vm.count("resume") > 0;
   if (resume) {
     if (out.empty()) throw Error("--resume: needs --out <run directory>");
@@ -116,6 +110,14 @@ int cmd_search(const Args& args) {
     }
     for (auto& k : c.constraints) k.metric = search::resolve_metric(k.metric, known, "--constraint '" + k.text + "'");
     if (const auto* s = dynamic_cast<const search::SpaceEvaluator*>(ev.get())) c.space_size = s->space().size();
+  }
+  if (!vm.count("quiet")) {
+    char members[32];
+    std::snprintf(members, sizeof members, "%.4g", c.space_size);
+    const std::string size = std::to_string(ev->genes().size()) +
+                             (c.space_size > 0 ? " genes, " + std::string(members) + " members" : " real genes");
+    std::fprintf(stderr, "search: %s: %s; %s, budget %lld, seed %llu\n", c.space.c_str(), size.c_str(),
+                 c.strategy.c_str(), static_cast<long long>(c.budget), static_cast<unsigned long long>(c.seed));
   }
   search::RunOptions ro;
   ro.out_dir = out;
@@ -148,10 +150,13 @@ int cmd_search(const Args& args) {
     std::printf("  %s\n", space::genome_text(cand.genome).c_str());
   }
   if (r.front.size() > 20) std::printf("  ... (%zu more)\n", r.front.size() - 20);
-  if (!out.empty()) std::printf("run directory: %s\n", out.c_str());
   if (!r.finished) {
     std::fprintf(stderr, "hwnas search: interrupted; continue with: hwnas search --resume --out %s\n", out.c_str());
     return 130;
+  }
+  if (!out.empty()) {
+    report::write_run_report(out);
+    std::printf("run directory: %s\nreport: %s/report.html\n", out.c_str(), out.c_str());
   }
   return 0;
 }

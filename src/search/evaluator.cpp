@@ -46,7 +46,8 @@ Zdt::Zdt(int which, int n) : which_(which) {
   if (n < 2) throw Error("zdt: needs at least 2 variables, got " + std::to_string(n));
   for (int i = 0; i < n; ++i) {
     space::Gene g;
-    g.name = "x" + std::to_string(i + 1);
+    g.name = std::to_string(i + 1);
+    g.name.insert(0, 1, 'x');
     g.path = g.name;
     g.kind = space::GeneKind::real;
     g.lo = 0;

@@ -1,0 +1,100 @@
+// `hwnas search` and `hwnas cost --genome` end to end: the run directory, its files, resume,
+// and bad flags with their messages.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "cli_run.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kSpaces = std::string(HWNAS_TEST_DATA) + "/../../search_spaces/";
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("cli: search writes run.json and candidates.jsonl; cost --genome costs a line", "[search][cli]") {
+  const auto dir = (std::filesystem::temp_directory_path() / ("hwnas_cli_search_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const std::string space = kSpaces + "mobilenet_v2_space.json";
+  const Run r = hwnas("search " + space + " --objective params:min --objective latency:min --constraint 'peak_memory_mb<=3'"
+                      " --budget 120 --population 20 --seed 3 --out " + dir);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("nsga2 finished") && Contains("120 candidates") && Contains("hypervolume"));
+  CHECK_THAT(r.err, Contains("evaluations") && Contains("HV"));
+  const auto run = nlohmann::json::parse(slurp(dir + "/run.json"));
+  CHECK(run.at("format") == "hwnas.run/1");
+  CHECK(run.at("objectives").at(1).at("metric") == "latency_ms@h100");
+  CHECK(run.at("constraints").at(0).at("bound") == 3.0);
+  CHECK(run.at("space_size").get<double>() > 1e9);
+  CHECK(run.at("reference_point").size() == 2);
+  std::istringstream lines(slurp(dir + "/candidates.jsonl"));
+  std::string line, infeasible;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j.at("id") == n++);
+    if (j.at("status") == "infeasible" && infeasible.empty()) infeasible = line;
+  }
+  CHECK(n == 120);
+  REQUIRE(!infeasible.empty());
+  const auto cand = nlohmann::json::parse(infeasible);
+  CHECK_THAT(cand.at("reason").get<std::string>(), Contains("peak_memory_mb = ") && Contains(" > 3"));
+  // the line's genome costs to the line's metrics
+  const Run c = hwnas("cost " + space + " --format json --genome '" + infeasible + "'");
+  REQUIRE(c.code == 0);
+  const auto cost = nlohmann::json::parse(c.out);
+  CHECK(cost.at("totals").at("params") == cand.at("metrics").at("params"));
+  CHECK(cost.at("totals").at("macs") == cand.at("metrics").at("macs"));
+  // a finished run resumes to the same summary; a second run into the directory is refused
+  const Run again = hwnas("search --resume --out " + dir + " -q");
+  CHECK(again.code == 0);
+  CHECK_THAT(again.out, Contains("120 candidates"));
+  const Run twice = hwnas("search " + space + " --objective params:min --out " + dir);
+  CHECK(twice.code == 1);
+  CHECK_THAT(twice.err, Contains("already holds a run"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[search][cli]") {
+  const std::string space = kSpaces + "mobilenet_v2_space.json";
+  struct Case {
+    std::string args;
+    int code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"search " + space + " --objective accuracy:max --objective latency:min", 1,
+       "--objective accuracy: accuracy needs --evaluator train or supernet"},
+      {"search " + space, 1, "give at least one --objective"},
+      {"search " + space + " --objective speed:min", 1, "--objective: unknown metric 'speed' (known: params, macs"},
+      {"search " + space + " --objective params:min --constraint 'latency_ms=4'", 1, "--constraint: must be <metric><op><number>"},
+      {"search " + space + " --objective params:min --strategy annealing", 1, "--strategy: must be nsga2, evolution or random"},
+      {"search " + space + " --objective params:min --budget 0", 1, "--budget: must be >= 1, got 0"},
+      {"search " + space + " --objective params:min --reference 1,2", 1, "--reference: needs one value per objective (1), got 2"},
+      {"search " + space + " --objective params:min --evaluator magic", 1, "--evaluator: must be cost, got 'magic'"},
+      {"search --resume", 1, "--resume: needs --out"},
+      {"search", 1, "missing <space>"},
+      {"cost " + space, 1, "(a search space: cost one member with --genome)"},
+      {"cost " + space + " --genome 1,2", 1, "the genome has 2 genes, the space has 20"},
+      {"cost " + space + " --genome 0,9,0,1,0,0,1,0,0,1,0,0,1,0,0,1,0,0,1,0", 1,
+       "gene 1 'stage2.expand' (layers[2].expand): must be an option index 0..2, got 9"},
+  };
+  for (const auto& c : cases) {
+    INFO("hwnas " << c.args);
+    const Run r = hwnas(c.args);
+    CHECK(r.code == c.code);
+    CHECK_THAT(r.err, Contains(c.message));
+  }
+}
