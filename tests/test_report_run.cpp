@@ -139,7 +139,7 @@ TEST_CASE("run report: three objectives make a grid of pairwise plots; no feasib
   std::size_t panels = 0;
   for (std::size_t p = 0; (p = svg.find("fill=\"none\" stroke=\"#333\"/>", p)) != std::string::npos; ++p) ++panels;
   CHECK(panels == 3);
-  CHECK_THAT(svg, Contains("macs, min") && Contains("peak_memory_mb (MB), min") && Contains(">350M<") && Contains(">1.5M<"));
+  CHECK_THAT(svg, Contains("macs, min") && Contains("peak_memory_mb (MiB), min") && Contains(">350M<") && Contains(">1.5M<"));
 
   write(d, "candidates.jsonl", R"({"id": 0, "status": "infeasible", "metrics": {"macs": 3e8, "params": 2e6, "peak_memory_mb": 50}})");
   s = report::write_run_report(d);

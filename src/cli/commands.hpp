@@ -15,5 +15,6 @@ int cmd_profiles(const Args& args);
 int cmd_train(const Args& args);
 int cmd_report(const Args& args);
 int cmd_search(const Args& args);
+int cmd_scale(const Args& args);
 
 }  // namespace hwnas::cli

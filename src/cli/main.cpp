@@ -24,6 +24,7 @@ constexpr std::array kCommands{
     Command{"train", "train <model>", "train and evaluate an image architecture on Fashion-MNIST on this CPU", hwnas::cli::cmd_train},
     Command{"report", "report <dir>", "rebuild a search run's report (front.json/csv/svg, report.html)", hwnas::cli::cmd_report},
     Command{"search", "search <space>", "multi-objective architecture search under hardware constraints", hwnas::cli::cmd_search},
+    Command{"scale", "scale <model>", "EfficientNet-style compound scaling: a family costed per profile", hwnas::cli::cmd_scale},
 };
 
 std::string usage() {
