@@ -89,7 +89,7 @@ TEST_CASE("run report: front, hypervolume and the four files of a two-objective 
 
   const std::string csv = read(d, "front.csv");
   CHECK_THAT(csv, Contains("id,name,generation,accuracy,latency_ms@raspberry_pi_4,params,genome\n"));
-  CHECK_THAT(csv, Contains("3,cand3,0,0.9,38.0,4000.0,stage1.depth=0 stage1.kernel=5\n"));
+  CHECK_THAT(csv, Contains("3,cand3,0,0.9,38,4000,stage1.depth=0 stage1.kernel=5\n"));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
 
   const std::string svg = read(d, "front.svg");
