@@ -1,45 +1,12 @@
 // The `hwnas` command as a user runs it: exit codes, error messages on stderr, and output
 // formats that parse. Runs the built binary (HWNAS_CLI, set by tests/CMakeLists.txt).
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace {
-
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-// Runs `hwnas <args>` through the shell; stderr goes to a temporary file.
-Run hwnas(const std::string& args) {
-  char err_name[] = "/tmp/hwnas_cli_err_XXXXXX";
-  const int fd = mkstemp(err_name);
-  REQUIRE(fd >= 0);
-  close(fd);
-  const std::string err_file = err_name;
-  const std::string cmd = std::string(HWNAS_CLI) + " " + args + " 2>" + err_file;
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (FILE* e = std::fopen(err_file.c_str(), "r")) {
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, e)) > 0;) r.err.append(buf, n);
-    std::fclose(e);
-  }
-  std::remove(err_file.c_str());
-  return r;
-}
-
-}  // namespace
+#include "cli_run.hpp"
 
 using Catch::Matchers::Contains;
 

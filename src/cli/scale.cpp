@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/files.hpp"
 #include "hwnas/search/compound_scaling.hpp"
@@ -63,15 +64,8 @@ int cmd_scale(const Args& args) {
       ("dtype", po::value(&dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
       ("batch,b", po::value(&batch)->default_value(1), "batch size")
       ("out,o", po::value(&out), "directory for scale.json and scale.csv");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "model", vm)) return 0;
   if (!vm.count("model")) throw Error("scale: missing <model> (a zoo name or an architecture .json file)");
   search::ScaleRequest req;
   req.model = vm["model"].as<std::string>();
