@@ -89,7 +89,7 @@ TEST_CASE("run report: front, hypervolume and the four files of a two-objective 
 
   const std::string csv = read(d, "front.csv");
   CHECK_THAT(csv, Contains("id,name,generation,accuracy,latency_ms@raspberry_pi_4,params,genome\n"));
-  CHECK_THAT(csv, Contains("3,cand3,0,0.9,38.0,4000.0,stage1.depth=0 stage1.kernel=5\n"));
+  CHECK_THAT(csv, Contains("3,cand3,0,0.9,38,4000,stage1.depth=0 stage1.kernel=5\n"));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
 
   const std::string svg = read(d, "front.svg");
@@ -139,7 +139,7 @@ TEST_CASE("run report: three objectives make a grid of pairwise plots; no feasib
   std::size_t panels = 0;
   for (std::size_t p = 0; (p = svg.find("fill=\"none\" stroke=\"#333\"/>", p)) != std::string::npos; ++p) ++panels;
   CHECK(panels == 3);
-  CHECK_THAT(svg, Contains("macs, min") && Contains("peak_memory_mb (MB), min") && Contains(">350M<") && Contains(">1.5M<"));
+  CHECK_THAT(svg, Contains("macs, min") && Contains("peak_memory_mb (MiB), min") && Contains(">350M<") && Contains(">1.5M<"));
 
   write(d, "candidates.jsonl", R"({"id": 0, "status": "infeasible", "metrics": {"macs": 3e8, "params": 2e6, "peak_memory_mb": 50}})");
   s = report::write_run_report(d);

@@ -22,5 +22,6 @@ int cmd_train(const Args& args);
 int cmd_report(const Args& args);
 int cmd_search(const Args& args);
 int cmd_calibrate(const Args& args);
+int cmd_scale(const Args& args);
 
 }  // namespace hwnas::cli

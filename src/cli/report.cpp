@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/report/run_report.hpp"
 
@@ -14,15 +15,8 @@ namespace hwnas::cli {
 int cmd_report(const Args& args) {
   po::options_description o("hwnas report <run directory>");
   o.add_options()("help,h", "show this help")("dir", po::value<std::string>(), "a run directory written by hwnas search");
-  po::positional_options_description pos;
-  pos.add("dir", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "dir", vm)) return 0;
   if (!vm.count("dir")) throw Error("report: missing <run directory> (the --out of hwnas search)");
   const std::string dir = vm["dir"].as<std::string>();
   const report::RunSummary s = report::write_run_report(dir);

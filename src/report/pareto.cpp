@@ -188,6 +188,18 @@ std::vector<int> pareto_front(const std::vector<Point>& pts, const std::vector<S
     return key[static_cast<std::size_t>(a)] < key[static_cast<std::size_t>(b)];
   });
   std::vector<int> front;
+  if (senses.size() == 2) {
+    // Two objectives: in that order a point is on the front when its second value beats every
+    // earlier one's, or it equals the last front point.
+    for (int i : order) {
+      const Vec& v = key[static_cast<std::size_t>(i)];
+      if (front.empty() || v[1] < key[static_cast<std::size_t>(front.back())][1] ||
+          v == key[static_cast<std::size_t>(front.back())])
+        front.push_back(i);
+    }
+    std::sort(front.begin(), front.end());
+    return front;
+  }
   for (int i : order) {
     const bool beaten = std::any_of(front.begin(), front.end(), [&](int f) {
       return pareto_dominates(pts[static_cast<std::size_t>(f)].values, pts[static_cast<std::size_t>(i)].values,

@@ -145,7 +145,7 @@ std::string metric_unit(const std::string& metric) {
   const std::string base = metric.substr(0, metric.find('@'));
   if (base.size() > 3 && base.compare(base.size() - 3, 3, "_ms") == 0) return "ms";
   if (base.size() > 2 && base.compare(base.size() - 2, 2, "_s") == 0) return "s";
-  if (base.size() > 3 && base.compare(base.size() - 3, 3, "_mb") == 0) return "MB";
+  if (base.size() > 3 && base.compare(base.size() - 3, 3, "_mb") == 0) return "MiB";  // as the search writes them
   return "";
 }
 

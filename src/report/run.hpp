@@ -45,7 +45,7 @@ Run read_run(const std::string& dir);
 // Whether `value` meets the constraint.
 bool satisfied(const Constraint& c, double value);
 
-// The unit of a metric ("ms", "MB", "" for counts and fractions), from its name before '@'.
+// The unit of a metric ("ms", "MiB", "" for counts and fractions), from its name before '@'.
 std::string metric_unit(const std::string& metric);
 
 }  // namespace hwnas::report

@@ -1,6 +1,7 @@
 #include "hwnas/report/run_report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -151,6 +152,12 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
+// Integral values (counts) as integers, others in the shortest form that reads back exactly.
+std::string csv_number(double v) {
+  if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) return std::to_string(static_cast<long long>(v));
+  return json(v).dump();
+}
+
 std::string front_csv(const Run& run, const Analysis& a) {
   const std::vector<std::string> cols = metric_columns(run, a.front);
   std::vector<std::string> header{"id", "name", "generation"};
@@ -162,7 +169,7 @@ std::string front_csv(const Run& run, const Analysis& a) {
     std::vector<std::string> row{std::to_string(c.id), csv_field(c.name), std::to_string(c.generation)};
     for (const std::string& m : cols) {
       const auto it = c.metrics.find(m);
-      row.push_back(it == c.metrics.end() ? std::string() : json(it->second).dump());
+      row.push_back(it == c.metrics.end() ? std::string() : csv_number(it->second));
     }
     row.push_back(csv_field(genome_text(c)));
     s += join(row, ",");

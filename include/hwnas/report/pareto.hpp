@@ -24,7 +24,7 @@ bool dominates(const Point& a, const Point& b, const std::vector<Sense>& senses)
 std::vector<std::vector<int>> non_dominated_sort(const std::vector<Point>& pts, const std::vector<Sense>& senses);
 
 // Indices of the feasible, non-dominated points (the Pareto front), increasing. Empty when no point
-// is feasible. O(n log n + n * front size).
+// is feasible. O(n log n) for two objectives, O(n log n + n * front size) above.
 std::vector<int> pareto_front(const std::vector<Point>& pts, const std::vector<Sense>& senses);
 
 // Hypervolume dominated by the feasible points with respect to `reference` (same units and senses as
