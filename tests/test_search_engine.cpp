@@ -217,3 +217,30 @@ TEST_CASE("search: a killed run resumes to the same result", "[search]") {
   std::filesystem::remove_all(whole.out_dir);
   std::filesystem::remove_all(part.out_dir);
 }
+
+TEST_CASE("search: the train evaluator adds accuracy and loss from the executor", "[search]") {
+  exec::TrainConfig cfg;
+  cfg.epochs = 1;
+  cfg.batch = 32;
+  cfg.measure_latency = false;
+  const search::TrainEvaluator ev(space::Space::load(kSpaces + "fmnist_space.json"), {}, {hw::load_profile("h100")},
+                                  hw::Dtype::fp32, cfg, exec::load_fashion_mnist(exec::kFashionMnistDir, 256, 128));
+  CHECK(ev.metrics().back() == "loss");
+  search::Config c;
+  c.evaluator = "train";
+  c.budget = 2;
+  c.population = 2;
+  c.objectives = {{"accuracy", true}, {"params", false}};
+  search::RunOptions two;
+  two.threads = 2;
+  const auto r = search::run(c, ev, two);
+  REQUIRE(r.candidates.size() == 2);
+  for (const auto& cand : r.candidates) {
+    INFO(cand.reason);
+    REQUIRE(cand.status == search::Status::ok);
+    CHECK(cand.objectives[0] >= 0.0);  // a tiny proxy (8 steps): no accuracy level is asserted
+    CHECK(cand.objectives[0] <= 1.0);
+    CHECK(cand.metrics.back() > 0);   // the test loss
+  }
+  same_candidates(r, search::run(c, ev, two));  // seeded training: the same accuracies again
+}

@@ -41,6 +41,22 @@ std::vector<double> CostEvaluator::evaluate_graph(const graph::Graph& g) const {
   return v;
 }
 
+TrainEvaluator::TrainEvaluator(space::Space s, graph::BuildOptions opt, std::vector<hw::Profile> profiles,
+                               hw::Dtype dtype, exec::TrainConfig cfg, exec::Dataset data)
+    : CostEvaluator(std::move(s), opt, std::move(profiles), dtype), cfg_(std::move(cfg)), data_(std::move(data)) {
+  metrics_ = CostEvaluator::metrics();
+  metrics_.push_back("accuracy");
+  metrics_.push_back("loss");
+}
+
+std::vector<double> TrainEvaluator::evaluate_graph(const graph::Graph& g) const {
+  std::vector<double> v = CostEvaluator::evaluate_graph(g);
+  const exec::TrainResult r = exec::train_and_evaluate(g, cfg_, data_);
+  v.push_back(r.accuracy);
+  v.push_back(r.loss);
+  return v;
+}
+
 Zdt::Zdt(int which, int n) : which_(which) {
   if (which < 1 || which > 3) throw Error("zdt: the problem must be 1, 2 or 3, got " + std::to_string(which));
   if (n < 2) throw Error("zdt: needs at least 2 variables, got " + std::to_string(n));

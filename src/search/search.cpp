@@ -98,6 +98,9 @@ std::string to_json(const Config& c) {
   j["profiles"] = c.profiles;
   j["dtype"] = c.dtype;
   j["batch"] = c.batch;
+  j["epochs"] = c.epochs;
+  j["train_subset"] = c.train_subset;
+  j["test_subset"] = c.test_subset;
   j["objectives"] = json::array();
   for (const auto& o : c.objectives) j["objectives"].push_back({{"metric", o.metric}, {"sense", o.maximize ? "max" : "min"}});
   j["constraints"] = json::array();
@@ -123,6 +126,9 @@ Config config_from_json(const std::string& text, const std::string& source) {
     c.profiles = j.at("profiles").get<std::vector<std::string>>();
     c.dtype = j.at("dtype").get<std::string>();
     c.batch = j.at("batch").get<std::int64_t>();
+    c.epochs = j.value("epochs", c.epochs);
+    c.train_subset = j.value("train_subset", c.train_subset);
+    c.test_subset = j.value("test_subset", c.test_subset);
     for (const auto& o : j.at("objectives")) c.objectives.push_back({o.at("metric").get<std::string>(), o.at("sense") == "max"});
     for (const auto& k : j.at("constraints"))
       c.constraints.push_back({k.at("text").get<std::string>(), k.at("metric").get<std::string>(),
@@ -189,7 +195,9 @@ class Engine {
 
   Result run() {
     const auto start = std::chrono::steady_clock::now();
-    tbb::task_arena arena(opt_.threads > 0 ? opt_.threads : tbb::task_arena::automatic);
+    int threads = opt_.threads > 0 ? opt_.threads : tbb::task_arena::automatic;
+    if (ev_.concurrency() > 0) threads = ev_.concurrency();
+    tbb::task_arena arena(threads);
     arena_ = &arena;
     open_files();
     start_ = start;

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "hwnas/exec/dataset.hpp"
+#include "hwnas/exec/train.hpp"
 #include "hwnas/graph/arch.hpp"
 #include "hwnas/hw/profile.hpp"
 #include "hwnas/space/space.hpp"
@@ -26,6 +28,9 @@ class Evaluator {
   virtual space::Genome canonical(const space::Genome& g) const { return g; }
   // The chosen values by gene name, as JSON text (candidates.jsonl's genome_named).
   virtual std::vector<std::pair<std::string, std::string>> named(const space::Genome& g) const;
+  // How many evaluations may run at once (0: one per search thread). An evaluator that is
+  // parallel inside (training) returns 1.
+  virtual int concurrency() const { return 0; }
 };
 
 // Members of a search space, each decoded to a graph and handed to evaluate_graph().
@@ -60,6 +65,26 @@ class CostEvaluator : public SpaceEvaluator {
  private:
   std::vector<hw::Profile> profiles_;
   hw::Dtype dtype_;
+  std::vector<std::string> metrics_;
+};
+
+// The cost metrics plus `accuracy` and `loss` on the test set after training each member with
+// the built-in executor (exec::train_and_evaluate) on `data`. One member at a time; the
+// executor uses cfg.threads.
+class TrainEvaluator : public CostEvaluator {
+ public:
+  TrainEvaluator(space::Space s, graph::BuildOptions opt, std::vector<hw::Profile> profiles, hw::Dtype dtype,
+                 exec::TrainConfig cfg, exec::Dataset data);
+  std::string name() const override { return "train"; }
+  const std::vector<std::string>& metrics() const override { return metrics_; }
+  int concurrency() const override { return 1; }
+
+ protected:
+  std::vector<double> evaluate_graph(const graph::Graph& g) const override;
+
+ private:
+  exec::TrainConfig cfg_;
+  exec::Dataset data_;
   std::vector<std::string> metrics_;
 };
 

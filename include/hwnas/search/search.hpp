@@ -39,6 +39,9 @@ struct Config {
   std::vector<std::string> profiles;
   std::string dtype = "fp32";
   std::int64_t batch = 1;
+  // evaluator "train": epochs per candidate and Fashion-MNIST subsets (0: all images)
+  int epochs = 1;
+  std::int64_t train_subset = 10000, test_subset = 2000;
   std::vector<Objective> objectives;
   std::vector<Constraint> constraints;
   std::vector<double> reference_point;  // hypervolume reference; empty: set after generation 0
