@@ -25,11 +25,11 @@ done
 for r in $(seq "$repeats"); do
   for net in A B; do
     lower=$(echo $net | tr AB ab)
-    h=$("$hwnas" train fmnist_$lower --epochs 1 --train-subset 3840 --test-subset 3840 --batch 128 --threads 2 --no-latency --format json 2>/dev/null)
+    h=$("$hwnas" train fmnist_$lower --epochs 1 --train-subset 1920 --test-subset 2560 --batch 128 --threads 2 --no-latency --format json 2>/dev/null | tr -d "\n")
     echo "{\"kind\": \"hwnas\", \"net\": \"$net\", \"repeat\": $r, \"result\": $h}" >> "$raw"
     for cl in "" --channels-last; do
       for pre in "" ${jemalloc:+$jemalloc}; do
-        t=$(LD_PRELOAD=$pre /usr/bin/python3 "$here/torch_ref.py" bench $net --steps 30 --threads 2 $cl)
+        t=$(LD_PRELOAD=$pre /usr/bin/python3 "$here/torch_ref.py" bench $net --steps 15 --threads 2 $cl)
         echo "{\"kind\": \"torch\", \"net\": \"$net\", \"repeat\": $r, \"jemalloc\": \"${pre:+yes}\", \"result\": $t}" >> "$raw"
       done
     done

@@ -3,7 +3,18 @@ import json
 import statistics
 import sys
 
-rows = [json.loads(l) for l in open(sys.argv[1])]
+def records(text):
+    dec, at, out = json.JSONDecoder(), 0, []
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return out
+        obj, at = dec.raw_decode(text, at)
+        out.append(obj)
+
+
+rows = records(open(sys.argv[1]).read())
 machine = next(r for r in rows if r["kind"] == "machine")
 peaks = {r["coretype"]: r["result"] for r in rows if r["kind"] == "peak"}
 macs = {r["net"]: r["macs"] for r in rows if r["kind"] == "macs"}
