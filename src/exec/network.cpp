@@ -201,11 +201,13 @@ struct Network::Impl {
     Plan& pl = plan[i];
     const graph::Attrs& a = nd.attrs;
     auto in = [&](int k) -> const Shape& { return shape(nd.inputs[k]); };
+    if (nd.shared_params) unsupported(nd, "weights shared with another node are not supported");
     switch (nd.op) {
       case Op::input:
       case Op::weight:
       case Op::reshape:
       case Op::flatten:
+      case Op::view:
       case Op::zero:
       case Op::batch_norm:
       case Op::layer_norm:
@@ -283,7 +285,9 @@ struct Network::Impl {
         s.shape = nd.shape;
         s.src = kernels::contiguous_strides(in(0));
         s.dst = kernels::contiguous_strides(nd.shape);
-        s.src.insert(s.src.begin(), start * s.src[axis]);
+        const i64 base = start * s.src[axis];
+        s.src[axis] *= a.step;  // every step-th element
+        s.src.insert(s.src.begin(), base);
         s.dst.insert(s.dst.begin(), 0);
         pl.moves.push_back(std::move(s));
         break;
@@ -371,6 +375,7 @@ struct Network::Impl {
         case Op::weight:
         case Op::reshape:
         case Op::flatten:
+        case Op::view:
           break;
         case Op::conv2d:
           conv_forward(i, training);
@@ -441,6 +446,7 @@ struct Network::Impl {
         case Op::weight:
         case Op::reshape:
         case Op::flatten:
+        case Op::view:
         case Op::zero:
           break;
         case Op::conv2d:
