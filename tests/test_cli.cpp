@@ -75,3 +75,19 @@ TEST_CASE("cli: bad input exits non-zero with a message naming the value", "[cli
     CHECK(r.out.empty());
   }
 }
+
+TEST_CASE("cli: train rejects bad flags and a missing dataset with clear messages", "[cli][exec]") {
+  const Run batch = hwnas("train fmnist_a --batch 0");
+  CHECK(batch.code == 1);
+  CHECK_THAT(batch.err, Contains("--batch: must be >= 1, got 0"));
+  const Run sched = hwnas("train fmnist_a --schedule linear");
+  CHECK(sched.code == 1);
+  CHECK_THAT(sched.err, Contains("--schedule: must be cosine, step or constant, got 'linear'"));
+  const Run flag = hwnas("train fmnist_a --bogus");
+  CHECK(flag.code == 2);
+  CHECK_THAT(flag.err, Contains("bogus"));
+  const Run data = hwnas("train fmnist_a --data-dir /nonexistent/fmnist");
+  CHECK(data.code == 1);
+  CHECK_THAT(data.err, Contains("/nonexistent/fmnist/train-images-idx3-ubyte.gz: missing") &&
+                           Contains("install the Debian package 'dataset-fashion-mnist'"));
+}

@@ -4,7 +4,6 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/options.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/report/run_report.hpp"
 

@@ -6,7 +6,6 @@
 #include <regex>
 
 #include "cli/commands.hpp"
-#include "cli/options.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/files.hpp"
 #include "hwnas/search/compound_scaling.hpp"

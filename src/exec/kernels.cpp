@@ -88,66 +88,114 @@ void col2im_add(const ConvGeom& g, const float* col, float* dx) {
       }
 }
 
-HWNAS_VECTOR
-void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y) {
+namespace {
+
+// Depthwise k x k with stride S over a zero-padded plane xp [hp, wp]: no bounds checks, the
+// taps unrolled, vectorised over the output columns.
+template <int K, int S>
+void dw_padded(const ConvGeom& g, const float* xp, i64 wp, const float* w, float bias, float* y) {
   for (i64 ho = 0; ho < g.ho; ++ho) {
     float* out = y + ho * g.wo;
-    for (i64 wo = 0; wo < g.wo; ++wo) out[wo] = bias;
-    for (int i = 0; i < g.kh; ++i) {
-      const i64 ih = ho * g.sh - g.ph + static_cast<i64>(i) * g.dh;
-      if (ih < 0 || ih >= g.h) continue;
-      const float* in = x + ih * g.w;
-      for (int j = 0; j < g.kw; ++j) {
-        const float wt = w[i * g.kw + j];
-        const i64 off = static_cast<i64>(j) * g.dw - g.pw;
-        i64 lo, hi;
-        valid_range(g.wo, g.sw, off, g.w, lo, hi);
-        if (g.sw == 1) {
-          for (i64 wo = lo; wo < hi; ++wo) out[wo] += wt * in[wo + off];
-        } else if (g.sw == 2) {
-          for (i64 wo = lo; wo < hi; ++wo) out[wo] += wt * in[2 * wo + off];
-        } else {
-          for (i64 wo = lo; wo < hi; ++wo) out[wo] += wt * in[wo * g.sw + off];
-        }
-      }
+    const float* r = xp + ho * S * wp;
+    for (i64 wo = 0; wo < g.wo; ++wo) {
+      float acc = bias;
+      for (int i = 0; i < K; ++i)
+        for (int j = 0; j < K; ++j) acc += w[i * K + j] * r[i * wp + wo * S + j];
+      out[wo] = acc;
     }
   }
 }
 
-HWNAS_VECTOR
-void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy,
-                              float* dx, float* dw) {
+template <int K, int S>
+void dw_padded_backward(const ConvGeom& g, const float* xp, float* dxp, i64 wp, const float* w, const float* dy, float* dw) {
+  float acc[K * K] = {};
   for (i64 ho = 0; ho < g.ho; ++ho) {
     const float* d = dy + ho * g.wo;
-    for (int i = 0; i < g.kh; ++i) {
-      const i64 ih = ho * g.sh - g.ph + static_cast<i64>(i) * g.dh;
-      if (ih < 0 || ih >= g.h) continue;
-      const float* in = x + ih * g.w;
-      float* din = dx ? dx + ih * g.w : nullptr;
+    const float* r = xp + ho * S * wp;
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) {
+        float a = 0.0f;
+        for (i64 wo = 0; wo < g.wo; ++wo) a += d[wo] * r[i * wp + wo * S + j];
+        acc[i * K + j] += a;
+      }
+    if (!dxp) continue;
+    float* dr = dxp + ho * S * wp;
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) {
+        const float wt = w[i * K + j];
+        for (i64 wo = 0; wo < g.wo; ++wo) dr[i * wp + wo * S + j] += wt * d[wo];
+      }
+  }
+  for (int k = 0; k < K * K; ++k) dw[k] += acc[k];
+}
+
+// The generic case (any kernel, stride, dilation) over the padded plane.
+void dw_padded_any(const ConvGeom& g, const float* xp, i64 wp, const float* w, float bias, float* y) {
+  for (i64 ho = 0; ho < g.ho; ++ho) {
+    float* out = y + ho * g.wo;
+    for (i64 wo = 0; wo < g.wo; ++wo) out[wo] = bias;
+    for (int i = 0; i < g.kh; ++i)
       for (int j = 0; j < g.kw; ++j) {
         const float wt = w[i * g.kw + j];
-        const i64 off = static_cast<i64>(j) * g.dw - g.pw;
-        i64 lo, hi;
-        valid_range(g.wo, g.sw, off, g.w, lo, hi);
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        i64 wo = lo;
-        if (g.sw == 1) {
-          for (; wo + 8 <= hi; wo += 8)
-            for (int l = 0; l < 8; ++l) acc[l] += d[wo + l] * in[wo + l + off];
-          for (; wo < hi; ++wo) acc[0] += d[wo] * in[wo + off];
-          if (din)
-            for (i64 v = lo; v < hi; ++v) din[v + off] += wt * d[v];
-        } else {
-          for (; wo + 8 <= hi; wo += 8)
-            for (int l = 0; l < 8; ++l) acc[l] += d[wo + l] * in[(wo + l) * g.sw + off];
-          for (; wo < hi; ++wo) acc[0] += d[wo] * in[wo * g.sw + off];
-          if (din)
-            for (i64 v = lo; v < hi; ++v) din[v * g.sw + off] += wt * d[v];
-        }
-        dw[i * g.kw + j] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        const float* r = xp + (ho * g.sh + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw;
+        for (i64 wo = 0; wo < g.wo; ++wo) out[wo] += wt * r[wo * g.sw];
       }
-    }
   }
+}
+
+void dw_padded_any_backward(const ConvGeom& g, const float* xp, float* dxp, i64 wp, const float* w, const float* dy, float* dw) {
+  for (int i = 0; i < g.kh; ++i)
+    for (int j = 0; j < g.kw; ++j) {
+      const float wt = w[i * g.kw + j];
+      float a = 0.0f;
+      for (i64 ho = 0; ho < g.ho; ++ho) {
+        const float* d = dy + ho * g.wo;
+        const i64 at = (ho * g.sh + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw;
+        for (i64 wo = 0; wo < g.wo; ++wo) a += d[wo] * xp[at + wo * g.sw];
+        if (dxp)
+          for (i64 wo = 0; wo < g.wo; ++wo) dxp[at + wo * g.sw] += wt * d[wo];
+      }
+      dw[i * g.kw + j] += a;
+    }
+}
+
+void pad_plane(const ConvGeom& g, const float* x, float* xp, i64 hp, i64 wp) {
+  std::fill_n(xp, hp * wp, 0.0f);
+  for (i64 y = 0; y < g.h; ++y) std::memcpy(xp + (y + g.ph) * wp + g.pw, x + y * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
+}
+
+}  // namespace
+
+i64 depthwise_scratch(const ConvGeom& g) { return 2 * (g.h + 2 * g.ph + g.sh) * (g.w + 2 * g.pw + g.sw); }
+
+HWNAS_VECTOR
+void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y, float* scratch) {
+  const i64 hp = g.h + 2 * g.ph + g.sh, wp = g.w + 2 * g.pw + g.sw;
+  pad_plane(g, x, scratch, hp, wp);
+  const bool k3 = g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw;
+  if (k3 && g.sh == 1) dw_padded<3, 1>(g, scratch, wp, w, bias, y);
+  else if (k3 && g.sh == 2) dw_padded<3, 2>(g, scratch, wp, w, bias, y);
+  else dw_padded_any(g, scratch, wp, w, bias, y);
+}
+
+HWNAS_VECTOR
+void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                              float* scratch) {
+  const i64 hp = g.h + 2 * g.ph + g.sh, wp = g.w + 2 * g.pw + g.sw;
+  float* xp = scratch;
+  float* dxp = dx ? scratch + hp * wp : nullptr;
+  pad_plane(g, x, xp, hp, wp);
+  if (dxp) std::fill_n(dxp, hp * wp, 0.0f);
+  const bool k3 = g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw;
+  if (k3 && g.sh == 1) dw_padded_backward<3, 1>(g, xp, dxp, wp, w, dy, dw);
+  else if (k3 && g.sh == 2) dw_padded_backward<3, 2>(g, xp, dxp, wp, w, dy, dw);
+  else dw_padded_any_backward(g, xp, dxp, wp, w, dy, dw);
+  if (dxp)
+    for (i64 y = 0; y < g.h; ++y) {
+      const float* src = dxp + (y + g.ph) * wp + g.pw;
+      float* dst = dx + y * g.w;
+      for (i64 k = 0; k < g.w; ++k) dst[k] += src[k];
+    }
 }
 
 namespace {
@@ -223,6 +271,37 @@ void activation_backward(graph::Op op, const float* x, const float* dy, float* d
     default:
       break;
   }
+}
+
+HWNAS_VECTOR
+void sums(const float* x, i64 n, float& s1, float& s2) {
+  float a = 0.0f, b = 0.0f;
+  for (i64 i = 0; i < n; ++i) {
+    a += x[i];
+    b += x[i] * x[i];
+  }
+  s1 = a, s2 = b;
+}
+
+HWNAS_VECTOR
+void affine(const float* x, float* y, i64 n, float scale, float shift) {
+  for (i64 i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+}
+
+HWNAS_VECTOR
+void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, float& sdy, float& sdyx) {
+  float a = 0.0f, b = 0.0f;
+  for (i64 i = 0; i < n; ++i) {
+    a += dy[i];
+    b += dy[i] * (x[i] - mean);
+  }
+  sdy = a, sdyx = b;
+}
+
+HWNAS_VECTOR
+void norm_input_grad(const float* x, const float* dy, float* dx, i64 n, float mean, float invstd, float k1, float mdy,
+                     float mxh) {
+  for (i64 i = 0; i < n; ++i) dx[i] += k1 * (dy[i] - mdy - (x[i] - mean) * invstd * mxh);
 }
 
 i64 Strided::rows() const {

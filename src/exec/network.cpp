@@ -201,11 +201,13 @@ struct Network::Impl {
     Plan& pl = plan[i];
     const graph::Attrs& a = nd.attrs;
     auto in = [&](int k) -> const Shape& { return shape(nd.inputs[k]); };
+    if (nd.shared_params) unsupported(nd, "weights shared with another node are not supported");
     switch (nd.op) {
       case Op::input:
       case Op::weight:
       case Op::reshape:
       case Op::flatten:
+      case Op::view:
       case Op::zero:
       case Op::batch_norm:
       case Op::layer_norm:
@@ -225,6 +227,7 @@ struct Network::Impl {
         gm.ho = nd.shape[2], gm.wo = nd.shape[3];
         pl.depthwise = a.groups == x[1] && a.out == x[1];
         pl.pointwise = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0;
+        if (pl.depthwise) col_need = std::max(col_need, kernels::depthwise_scratch(gm));
         if (!pl.depthwise && !pl.pointwise) col_need = std::max(col_need, gm.c * a.kh * a.kw * gm.ho * gm.wo);
         partial_need = std::max<i64>(partial_need, static_cast<i64>(pl.w->value.size()) + a.out);
         break;
@@ -282,7 +285,9 @@ struct Network::Impl {
         s.shape = nd.shape;
         s.src = kernels::contiguous_strides(in(0));
         s.dst = kernels::contiguous_strides(nd.shape);
-        s.src.insert(s.src.begin(), start * s.src[axis]);
+        const i64 base = start * s.src[axis];
+        s.src[axis] *= a.step;  // every step-th element
+        s.src.insert(s.src.begin(), base);
         s.dst.insert(s.dst.begin(), 0);
         pl.moves.push_back(std::move(s));
         break;
@@ -370,6 +375,7 @@ struct Network::Impl {
         case Op::weight:
         case Op::reshape:
         case Op::flatten:
+        case Op::view:
           break;
         case Op::conv2d:
           conv_forward(i, training);
@@ -440,6 +446,7 @@ struct Network::Impl {
         case Op::weight:
         case Op::reshape:
         case Op::flatten:
+        case Op::view:
         case Op::zero:
           break;
         case Op::conv2d:
@@ -544,7 +551,7 @@ struct Network::Impl {
         float* yn = y + n * cout * out_plane;
         if (pl.depthwise) {
           for (i64 ch = 0; ch < cout; ++ch)
-            kernels::depthwise_plane(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, bias ? bias[ch] : 0.0f, yn + ch * out_plane);
+            kernels::depthwise_plane(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, bias ? bias[ch] : 0.0f, yn + ch * out_plane, colbuf);
         } else {
           for (i64 gi = 0; gi < groups; ++gi) {
             const float* xg = xn + gi * gm.c * in_plane;
@@ -597,7 +604,7 @@ struct Network::Impl {
         if (pl.depthwise) {
           for (i64 ch = 0; ch < cout; ++ch)
             kernels::depthwise_plane_backward(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, dyn + ch * out_plane,
-                                              dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw);
+                                              dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw, colbuf);
           continue;
         }
         for (i64 gi = 0; gi < groups; ++gi) {
@@ -800,12 +807,8 @@ struct Network::Impl {
       if (training) {
         double sum = 0.0, sq = 0.0;
         for (i64 b = 0; b < n; ++b) {
-          const float* px = x + (b * c + ch) * inner;
-          float s1 = 0.0f, s2 = 0.0f;
-          for (i64 k = 0; k < inner; ++k) {
-            s1 += px[k];
-            s2 += px[k] * px[k];
-          }
+          float s1, s2;
+          kernels::sums(x + (b * c + ch) * inner, inner, s1, s2);
           sum += s1;
           sq += s2;
         }
@@ -823,11 +826,7 @@ struct Network::Impl {
       pl.aux[2 * ch] = mean;
       pl.aux[2 * ch + 1] = invstd;
       const float sc = pl.w->value[ch] * invstd, sh = pl.b->value[ch] - mean * sc;
-      for (i64 b = 0; b < n; ++b) {
-        const float* px = x + (b * c + ch) * inner;
-        float* py = pl.value + (b * c + ch) * inner;
-        for (i64 k = 0; k < inner; ++k) py[k] = px[k] * sc + sh;
-      }
+      for (i64 b = 0; b < n; ++b) kernels::affine(x + (b * c + ch) * inner, pl.value + (b * c + ch) * inner, inner, sc, sh);
     });
   }
 
@@ -841,13 +840,8 @@ struct Network::Impl {
       const float mean = pl.aux[2 * ch], invstd = pl.aux[2 * ch + 1];
       double sdy = 0.0, sdyx = 0.0;
       for (i64 b = 0; b < n; ++b) {
-        const float* px = xp.value + (b * c + ch) * inner;
-        const float* pd = pl.grad + (b * c + ch) * inner;
-        float s1 = 0.0f, s2 = 0.0f;
-        for (i64 k = 0; k < inner; ++k) {
-          s1 += pd[k];
-          s2 += pd[k] * (px[k] - mean);
-        }
+        float s1, s2;
+        kernels::norm_grad_sums(xp.value + (b * c + ch) * inner, pl.grad + (b * c + ch) * inner, inner, mean, s1, s2);
         sdy += s1;
         sdyx += s2;
       }
@@ -859,13 +853,8 @@ struct Network::Impl {
       const float gam = pl.w->value[ch];
       const float k1 = gam * invstd, mdy = dbeta / cnt, mxh = dgamma / cnt;
       for (i64 b = 0; b < n; ++b) {
-        const float* px = xp.value + (b * c + ch) * inner;
-        const float* pd = pl.grad + (b * c + ch) * inner;
-        float* dx = xp.grad + (b * c + ch) * inner;
-        for (i64 k = 0; k < inner; ++k) {
-          const float xh = (px[k] - mean) * invstd;
-          dx[k] += k1 * (pd[k] - mdy - xh * mxh);
-        }
+        const i64 at = (b * c + ch) * inner;
+        kernels::norm_input_grad(xp.value + at, pl.grad + at, xp.grad + at, inner, mean, invstd, k1, mdy, mxh);
       }
     });
   }
