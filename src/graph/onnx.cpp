@@ -224,6 +224,8 @@ class Importer {
           throw Error(source_ + ": " + e.what());
         } catch (const Error& e) {
           throw Error(source_ + ": node '" + nd.name() + "' (" + nd.op_type() + "): " + e.what());
+        } catch (const std::out_of_range&) {
+          throw Error(source_ + ": node '" + nd.name() + "' (" + nd.op_type() + "): malformed (an input or attribute is missing)");
         }
         done_[static_cast<std::size_t>(i)] = true;
       }
