@@ -346,3 +346,33 @@ TEST_CASE("the importer never crashes: every prefix and random corruptions are p
     CHECK(survives(bad));
   }
 }
+
+TEST_CASE("single ONNX ops: LayerNormalization, Gelu, BatchNormalization, HardSigmoid, Pad before a pool") {
+  Model m({1, 4, 6, 6});
+  for (const char* t : {"bn_s", "bn_b", "bn_m", "bn_v"}) m.weight(t, {4});
+  m.node("BatchNormalization", {"x", "bn_s", "bn_b", "bn_m", "bn_v"}, {"bn"}, "/bn/BatchNormalization");
+  auto& hs = m.node("HardSigmoid", {"bn"}, {"hs"}, "/gate/HardSigmoid");
+  auto* alpha = hs.add_attribute();
+  alpha->set_name("alpha");
+  alpha->set_type(onnx::AttributeProto::FLOAT);
+  alpha->set_f(1.0f / 6);
+  m.ints("pads", {0, 0, 1, 1, 0, 0, 1, 1});
+  m.node("Pad", {"hs", "pads"}, {"padded"}, "/pool/Pad");
+  auto& ap = m.node("AveragePool", {"padded"}, {"pool"}, "/pool/AveragePool");
+  Model::attr(ap, "kernel_shape", std::vector<std::int64_t>{3, 3});
+  m.ints("perm_shape", {1, 4, 36});
+  m.node("Reshape", {"pool", "perm_shape"}, {"seq"}, "/Reshape");
+  m.weight("ln_s", {36});
+  m.weight("ln_b", {36});
+  m.node("LayerNormalization", {"seq", "ln_s", "ln_b"}, {"ln"}, "/ln/LayerNormalization");
+  m.node("Gelu", {"ln"}, {"y"}, "/act/Gelu");
+  const Graph g = parse_onnx(m.bytes("y"), "m.onnx");
+  CHECK(g.node(g.find("pool.AveragePool")).shape == Shape{1, 4, 6, 6});  // the Pad became padding 1
+  CHECK(g.node(g.find("pool.AveragePool")).attrs.ph == 1);
+  CHECK(g.node(g.find("gate.HardSigmoid")).op == Op::hardsigmoid);
+  CHECK(g.node(g.find("ln.LayerNormalization")).op == Op::layer_norm);
+  CHECK(g.node(g.find("act.Gelu")).op == Op::gelu);
+  const auto t = totals(g);
+  CHECK(t.params == 2 * 4 + 2 * 36);
+  CHECK(t.buffers == 2 * 4);  // running statistics
+}
