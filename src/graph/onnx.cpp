@@ -224,6 +224,8 @@ class Importer {
           throw Error(source_ + ": " + e.what());
         } catch (const Error& e) {
           throw Error(source_ + ": node '" + nd.name() + "' (" + nd.op_type() + "): " + e.what());
+        } catch (const std::out_of_range&) {
+          throw Error(source_ + ": node '" + nd.name() + "' (" + nd.op_type() + "): malformed (an input or attribute is missing)");
         }
         done_[static_cast<std::size_t>(i)] = true;
       }
@@ -329,6 +331,7 @@ class Importer {
     return it->second;
   }
   bool has_input(const onnx::NodeProto& nd, int k) const { return k < nd.input_size() && !nd.input(k).empty(); }
+  // (a reference into the graph: invalidated by the next add)
   const Shape& shape_of(const Value& v) const { return v.computed() ? g_.node(v.node).shape : v.c.dims; }
   void need_inputs(const onnx::NodeProto& nd, int lo, int hi) const {
     if (nd.input_size() < lo || nd.input_size() > hi)
@@ -636,7 +639,7 @@ class Importer {
   // A computed tensor given the shape `to` (same elements): nothing, a reshape (batch kept) or
   // a view (batch changed).
   int reshaped(const onnx::NodeProto& nd, int x, const Shape& to, const std::string& op_part = "") {
-    const Shape& from = g_.node(x).shape;
+    const Shape from = g_.node(x).shape;
     if (to == from) return x;
     if (numel(to) != numel(from)) throw Error("cannot reshape " + to_string(from) + " to " + to_string(to));
     Node n = make(nd, Op::view, op_part);
@@ -715,7 +718,7 @@ class Importer {
     const auto& r = gp_.node(i);
     const Value& xv = value(r, 0);
     if (!xv.computed()) return false;
-    const Shape& xs = shape_of(xv);
+    const Shape xs = shape_of(xv);
     auto last_axis_only = [&](const onnx::NodeProto& n) {
       std::vector<std::int64_t> axes = attr_ints(n, "axes").value_or(std::vector<std::int64_t>{});
       if (has_input(n, 1)) {
@@ -961,7 +964,7 @@ class Importer {
     const int x = input_node(nd, 0);
     const Value& w = value(nd, 1);
     if (w.computed()) throw Error("Conv with a computed weight is not supported");
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     const Shape& ws = w.c.dims;
     if (xs.size() != 4 || ws.size() != 4)
       throw Error("only 2-D convolutions are supported (input " + to_string(xs) + ", weight " + to_string(ws) + ")");
@@ -989,7 +992,7 @@ class Importer {
   int linear(const onnx::NodeProto& nd, int x, const Value& w, bool transposed, const Value* b, const std::string& op_part = "") {
     const Shape& ws = w.c.dims;
     const std::int64_t in = transposed ? ws[1] : ws[0], out = transposed ? ws[0] : ws[1];
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     if (xs.empty() || xs.back() != in)
       throw Error("input " + to_string(xs) + " does not fit weight " + to_string(ws));
     Node n = make(nd, Op::linear, op_part);
@@ -1083,7 +1086,7 @@ class Importer {
     need_inputs(nd, 1, 1);
     if (nd.output_size() > 1 && !nd.output(1).empty()) throw Error("MaxPool indices output is not supported");
     const int x = input_node(nd, 0);
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     if (xs.size() != 4) throw Error("only 2-D pooling is supported, input " + to_string(xs));
     const auto k = window(nd, "kernel_shape", 0), s = window(nd, "strides", 1), d = window(nd, "dilations", 1);
     if (d[0] != 1 || d[1] != 1) throw Error("pooling with dilation is not supported");
@@ -1099,7 +1102,7 @@ class Importer {
     need_inputs(nd, 5, 5);
     if (nd.output_size() > 1) throw Error("BatchNormalization in training mode is not supported");
     const int x = input_node(nd, 0);
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     if (xs.size() < 2) throw Error("BatchNormalization input must be [N,C,...], got " + to_string(xs));
     Node n = make(nd, Op::batch_norm);
     for (int k = 1; k < 5; ++k) {
@@ -1115,7 +1118,7 @@ class Importer {
   void layer_norm(const onnx::NodeProto& nd) {
     need_inputs(nd, 3, 3);
     const int x = input_node(nd, 0);
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     if (onnx_detail::norm_axis(attr_int(nd, "axis", -1), xs.size()) != static_cast<int>(xs.size()) - 1)
       throw Error("LayerNormalization over more than the last axis is not supported");
     Node n = make(nd, Op::layer_norm);
@@ -1133,7 +1136,7 @@ class Importer {
     const auto& nd = gp_.node(i);
     if (fold_layer_norm(i)) return;
     const int x = input_node(nd, 0);
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     std::vector<std::int64_t> axes = attr_ints(nd, "axes").value_or(std::vector<std::int64_t>{});
     if (has_input(nd, 1)) axes = constant_input(nd, 1, "axes").ints("axes");
     std::vector<int> norm;
@@ -1156,7 +1159,7 @@ class Importer {
     need_inputs(nd, 1, 4);
     if (attr_string(nd, "mode", "constant") != "constant") throw Error("Pad mode '" + attr_string(nd, "mode", "") + "' is not supported");
     const int x = input_node(nd, 0);
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     std::vector<std::int64_t> pads = has_input(nd, 1) ? constant_input(nd, 1, "pads").ints("pads")
                                                       : attr_ints(nd, "pads").value_or(std::vector<std::int64_t>{});
     if (has_input(nd, 3)) throw Error("Pad with axes is not supported");
@@ -1175,7 +1178,7 @@ class Importer {
   void split(const onnx::NodeProto& nd) {
     need_inputs(nd, 1, 2);
     const int x = input_node(nd, 0);
-    const Shape& xs = g_.node(x).shape;
+    const Shape xs = g_.node(x).shape;
     const int axis = onnx_detail::norm_axis(attr_int(nd, "axis", 0), xs.size());
     std::vector<std::int64_t> sizes;
     if (has_input(nd, 1)) sizes = constant_input(nd, 1, "split").ints("split");
@@ -1214,7 +1217,7 @@ class Importer {
       return set_node(nd, 0, add(std::move(n)));
     }
     if (idx.computed()) throw Error("Gather with computed indices from a computed tensor is not supported");
-    const Shape& xs = g_.node(data.node).shape;
+    const Shape xs = g_.node(data.node).shape;
     const int ax = onnx_detail::norm_axis(axis, xs.size());
     const auto ids = idx.c.ints("indices");
     const std::int64_t len = xs[static_cast<std::size_t>(ax)];

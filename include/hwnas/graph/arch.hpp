@@ -19,7 +19,7 @@ struct BuildOptions {
   Phase phase = Phase::prefill;
   std::int64_t context = 0;     // token models, decode: sequence length at this step
                                 // (context-1 cached tokens plus the new one)
-  Shape input_shape;            // ONNX models: the whole input shape (empty keeps the file's)
+  Shape input_shape{};          // ONNX models: the whole input shape (empty keeps the file's)
 };
 
 // Builds a graph from architecture JSON text; `source` names the file in errors.
