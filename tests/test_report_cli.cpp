@@ -54,7 +54,7 @@ TEST_CASE("cli: report rebuilds a saved run and names bad lines", "[report][cli]
 TEST_CASE("cli: scale prints the family and writes scale.json / scale.csv", "[scale][cli]") {
   const std::string d = temp_dir("scale");
   Run r = hwnas("scale efficientnet_b0 --profile h100 --alpha 1.2 --beta 1.1 --gamma 1.15 --phi 0..2 "
-                "--latency-budget-ms 0.45 --out " + d);
+                "--latency-budget-ms 1.3 --out " + d);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Contains("coefficients: given") && Contains("h100: phi 1, ") && Contains("wrote " + d + "/scale.json"));
   std::ifstream f(fs::path(d) / "scale.json");

@@ -277,7 +277,6 @@ struct Network::Impl {
         break;
       }
       case Op::slice: {
-        if (a.step != 1) unsupported(nd, "strided slices (step > 1, from ONNX imports) are not supported");
         const int rank = static_cast<int>(nd.shape.size());
         const int axis = a.axis < 0 ? a.axis + rank : a.axis;
         const i64 len = in(0)[axis];
