@@ -5,7 +5,7 @@
 set -euo pipefail
 hwnas=${HWNAS:-build/hwnas}
 echo "== published alpha 1.2, beta 1.1, gamma 1.15"
-$hwnas scale efficientnet_b0 --profile h100 --alpha 1.2 --beta 1.1 --gamma 1.15 --phi 0..4 --latency-budget-ms 0.5
+$hwnas scale efficientnet_b0 --profile h100 --alpha 1.2 --beta 1.1 --gamma 1.15 --phi 0..4 --latency-budget-ms 1.5
 for m in efficientnet_b1 efficientnet_b2 efficientnet_b3; do
   echo
   echo "== zoo $m (torchvision's own width/depth/resolution), costed as phi 0"
