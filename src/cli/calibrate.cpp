@@ -103,15 +103,8 @@ int cmd_calibrate(const Args& args) {
       ("seed", po::value(&seed)->default_value(1), "seed of the fold assignment")
       ("check", po::value(&check), "score the (fitted) profile on this measurement file, never fitted to it")
       ("report", po::value(&report), "write scatter SVGs and error tables into this directory");
-  po::positional_options_description pos;
-  pos.add("profile", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "profile", vm)) return 0;
   if (vm.count("profile") == (base.empty() ? 0u : 1u))
     throw Error("calibrate: give exactly one starting point: a <profile> or --base <template>");
   if (measurements.empty() && check.empty()) throw Error("calibrate: nothing to do: give --measurements and/or --check");

@@ -77,15 +77,8 @@ int cmd_train(const Args& args) {
       ("load", po::value(&cfg.load), "start from the weights in this file")
       ("no-latency", "skip the latency measurements")
       ("format,f", po::value(&format)->default_value("table"), "table | json");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << o;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_options(args, o, "model", vm)) return 0;
   if (!vm.count("model")) throw Error("train: missing <model> (a zoo name or an architecture .json file)");
   if (dataset != "fashion-mnist") throw Error("--dataset: must be fashion-mnist, got '" + dataset + "'");
   if (format != "table" && format != "json") throw Error("--format: must be table or json, got '" + format + "'");
