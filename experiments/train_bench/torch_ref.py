@@ -3,6 +3,7 @@ is left to hwnas), same data, normalisation, initialisation and recipe as `hwnas
 
   /usr/bin/python3 torch_ref.py bench A --steps 30      # train / inference images per second
   /usr/bin/python3 torch_ref.py train A --epochs 3      # test accuracy per epoch
+  python3 torch_ref.py train A --device cuda --data DIR  # the same recipe on a GPU, data from DIR
 
 Prints one JSON object per run on stdout.
 """
@@ -17,13 +18,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-DATA = "/usr/share/datasets/fashion-mnist"
+DATA = "/usr/share/datasets/fashion-mnist"  # Debian dataset-fashion-mnist; --data overrides
 
 
-def load(prefix, limit):
-    with gzip.open(f"{DATA}/{prefix}-images-idx3-ubyte.gz") as f:
+def load(prefix, limit, data=DATA):
+    with gzip.open(f"{data}/{prefix}-images-idx3-ubyte.gz") as f:
         x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    with gzip.open(f"{DATA}/{prefix}-labels-idx1-ubyte.gz") as f:
+    with gzip.open(f"{data}/{prefix}-labels-idx1-ubyte.gz") as f:
         y = np.frombuffer(f.read(), np.uint8, offset=8)
     if limit:
         x, y = x[:limit], y[:limit]
@@ -73,6 +74,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -100,8 +103,10 @@ def main():
         print(json.dumps({"net": a.net, "channels_last": a.channels_last, "train_images_per_s": train,
                           "infer_images_per_s": infer}))
         return
-    xtr, ytr = load("train", 0)
-    xte, yte = load("t10k", 0)
+    dev = torch.device(a.device)
+    m = m.to(dev)
+    xtr, ytr = (t.to(dev) for t in load("train", 0, a.data))
+    xte, yte = (t.to(dev) for t in load("t10k", 0, a.data))
     steps = len(xtr) // a.batch
     total = steps * a.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
@@ -109,7 +114,7 @@ def main():
     epochs = []
     for e in range(a.epochs):
         m.train()
-        perm = torch.randperm(len(xtr), generator=g)
+        perm = torch.randperm(len(xtr), generator=g).to(dev)
         t0 = time.perf_counter()
         for s in range(steps):
             idx = perm[s * a.batch:(s + 1) * a.batch]
@@ -123,7 +128,7 @@ def main():
             logits = torch.cat([m(xte[i:i + 500].to(memory_format=fmt)) for i in range(0, len(xte), 500)])
         epochs.append({"epoch": e + 1, "test_accuracy": (logits.argmax(1) == yte).float().mean().item(),
                        "test_loss": F.cross_entropy(logits, yte).item(), "seconds": secs})
-    print(json.dumps({"net": a.net, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"]}))
+    print(json.dumps({"net": a.net, "seed": a.seed, "device": a.device, "torch": torch.__version__, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"]}))
 
 
 if __name__ == "__main__":
