@@ -90,112 +90,200 @@ void col2im_add(const ConvGeom& g, const float* col, float* dx) {
 
 namespace {
 
-// Depthwise k x k with stride S over a zero-padded plane xp [hp, wp]: no bounds checks, the
-// taps unrolled, vectorised over the output columns.
-template <int K, int S>
-void dw_padded(const ConvGeom& g, const float* xp, i64 wp, const float* w, float bias, float* y) {
-  for (i64 ho = 0; ho < g.ho; ++ho) {
-    float* out = y + ho * g.wo;
-    const float* r = xp + ho * S * wp;
-    for (i64 wo = 0; wo < g.wo; ++wo) {
-      float acc = bias;
-      for (int i = 0; i < K; ++i)
-        for (int j = 0; j < K; ++j) acc += w[i * K + j] * r[i * wp + wo * S + j];
-      out[wo] = acc;
+// Depthwise convolution through polyphase planes. With stride s, the zero-padded input splits
+// into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each of hq x wq
+// (plus one zero row), and tap (i, j) reads phase ((i d_h) mod s_h, (j d_w) mod s_w) at offset
+// ((i d_h) / s_h) wq + (j d_w) / s_w from output position u wq + v. So every tap is one
+// contiguous, unit-stride pass over an output computed at pitch wq, whatever the stride or
+// dilation; the columns v >= wo of that output are dropped (forward) or zero (backward).
+struct Phases {
+  i64 hq, wq, plane, out;  // phase plane hq x wq (stored with hq + 1 rows), output ho x wq
+  int nph;
+  Phases(const ConvGeom& g)
+      : hq(g.ho + (static_cast<i64>(g.kh - 1) * g.dh) / g.sh),
+        wq(g.wo + (static_cast<i64>(g.kw - 1) * g.dw) / g.sw),
+        plane((hq + 1) * wq),
+        out(g.ho * wq),
+        nph(g.sh * g.sw) {}
+  int phase(const ConvGeom& g, int i, int j) const { return ((i * g.dh) % g.sh) * g.sw + (j * g.dw) % g.sw; }
+  i64 offset(const ConvGeom& g, int i, int j) const { return ((i * g.dh) / g.sh) * wq + (j * g.dw) / g.sw; }
+};
+
+// The phase planes of x (zeros outside the input).
+void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* planes) {
+  for (int a = 0; a < g.sh; ++a)
+    for (int b = 0; b < g.sw; ++b) {
+      float* p = planes + (a * g.sw + b) * f.plane;
+      // input columns c = b + sw*C - pw for C in [0, wq): the valid C range
+      i64 lo, hi;
+      valid_range(f.wq, g.sw, b - g.pw, g.w, lo, hi);
+      for (i64 r = 0; r <= f.hq; ++r) {
+        float* row = p + r * f.wq;
+        const i64 ih = a + g.sh * r - g.ph;
+        if (ih < 0 || ih >= g.h) {
+          std::fill_n(row, f.wq, 0.0f);
+          continue;
+        }
+        const float* in = x + ih * g.w;
+        const i64 off = b - g.pw;
+        for (i64 c = 0; c < lo; ++c) row[c] = 0.0f;
+        for (i64 c = lo; c < hi; ++c) row[c] = in[c * g.sw + off];
+        for (i64 c = hi; c < f.wq; ++c) row[c] = 0.0f;
+      }
+    }
+}
+
+// out[t] (=, or += when accumulate) sum_k w[k] * src[k][t] for t < n, taps in groups of up to
+// four per pass.
+template <int T>
+void taps_pass(float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
+  for (i64 t = 0; t < n; ++t) {
+    float acc = accumulate ? out[t] : 0.0f;
+    for (int k = 0; k < T; ++k) acc += w[k] * src[k][t];
+    out[t] = acc;
+  }
+}
+
+void taps(float* out, i64 n, const float* const* src, const float* w, int count, bool accumulate) {
+  if (count == 0 && !accumulate) std::fill_n(out, n, 0.0f);
+  for (int k = 0; k < count; k += 4, accumulate = true) {
+    switch (std::min(4, count - k)) {
+      case 1: taps_pass<1>(out, n, src + k, w + k, accumulate); break;
+      case 2: taps_pass<2>(out, n, src + k, w + k, accumulate); break;
+      case 3: taps_pass<3>(out, n, src + k, w + k, accumulate); break;
+      default: taps_pass<4>(out, n, src + k, w + k, accumulate); break;
     }
   }
 }
 
-template <int K, int S>
-void dw_padded_backward(const ConvGeom& g, const float* xp, float* dxp, i64 wp, const float* w, const float* dy, float* dw) {
-  float acc[K * K] = {};
-  for (i64 ho = 0; ho < g.ho; ++ho) {
-    const float* d = dy + ho * g.wo;
-    const float* r = xp + ho * S * wp;
-    for (int i = 0; i < K; ++i)
-      for (int j = 0; j < K; ++j) {
-        float a = 0.0f;
-        for (i64 wo = 0; wo < g.wo; ++wo) a += d[wo] * r[i * wp + wo * S + j];
-        acc[i * K + j] += a;
-      }
-    if (!dxp) continue;
-    float* dr = dxp + ho * S * wp;
-    for (int i = 0; i < K; ++i)
-      for (int j = 0; j < K; ++j) {
-        const float wt = w[i * K + j];
-        for (i64 wo = 0; wo < g.wo; ++wo) dr[i * wp + wo * S + j] += wt * d[wo];
-      }
-  }
-  for (int k = 0; k < K * K; ++k) dw[k] += acc[k];
+// Lanes of a deterministic dot product: a fixed number of partial sums, combined in a fixed
+// order, so the result does not depend on how the compiler vectorises.
+constexpr int kLanes = 8;
+
+inline float combine(const float* lane) {
+  float s = 0.0f;
+  for (int l = 0; l < kLanes; ++l) s += lane[l];
+  return s;
 }
 
-// The generic case (any kernel, stride, dilation) over the padded plane.
-void dw_padded_any(const ConvGeom& g, const float* xp, i64 wp, const float* w, float bias, float* y) {
-  for (i64 ho = 0; ho < g.ho; ++ho) {
-    float* out = y + ho * g.wo;
-    for (i64 wo = 0; wo < g.wo; ++wo) out[wo] = bias;
-    for (int i = 0; i < g.kh; ++i)
-      for (int j = 0; j < g.kw; ++j) {
-        const float wt = w[i * g.kw + j];
-        const float* r = xp + (ho * g.sh + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw;
-        for (i64 wo = 0; wo < g.wo; ++wo) out[wo] += wt * r[wo * g.sw];
-      }
+// d[k] += sum_t a[t] * src[k][t], T dot products in one pass.
+template <int T>
+void dots_pass(const float* a, i64 n, const float* const* src, float* d) {
+  float lane[T][kLanes] = {};
+  i64 t = 0;
+  for (; t + kLanes <= n; t += kLanes)
+    for (int k = 0; k < T; ++k)
+      for (int l = 0; l < kLanes; ++l) lane[k][l] += a[t + l] * src[k][t + l];
+  for (int k = 0; k < T; ++k) {
+    float s = combine(lane[k]);
+    for (i64 r = t; r < n; ++r) s += a[r] * src[k][r];
+    d[k] += s;
   }
 }
 
-void dw_padded_any_backward(const ConvGeom& g, const float* xp, float* dxp, i64 wp, const float* w, const float* dy, float* dw) {
-  for (int i = 0; i < g.kh; ++i)
-    for (int j = 0; j < g.kw; ++j) {
-      const float wt = w[i * g.kw + j];
-      float a = 0.0f;
-      for (i64 ho = 0; ho < g.ho; ++ho) {
-        const float* d = dy + ho * g.wo;
-        const i64 at = (ho * g.sh + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw;
-        for (i64 wo = 0; wo < g.wo; ++wo) a += d[wo] * xp[at + wo * g.sw];
-        if (dxp)
-          for (i64 wo = 0; wo < g.wo; ++wo) dxp[at + wo * g.sw] += wt * d[wo];
-      }
-      dw[i * g.kw + j] += a;
+void dots(const float* a, i64 n, const float* const* src, float* d, int count) {
+  for (int k = 0; k < count; k += 4) {
+    switch (std::min(4, count - k)) {
+      case 1: dots_pass<1>(a, n, src + k, d + k); break;
+      case 2: dots_pass<2>(a, n, src + k, d + k); break;
+      case 3: dots_pass<3>(a, n, src + k, d + k); break;
+      default: dots_pass<4>(a, n, src + k, d + k); break;
     }
+  }
 }
 
-void pad_plane(const ConvGeom& g, const float* x, float* xp, i64 hp, i64 wp) {
-  std::fill_n(xp, hp * wp, 0.0f);
-  for (i64 y = 0; y < g.h; ++y) std::memcpy(xp + (y + g.ph) * wp + g.pw, x + y * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
-}
+constexpr int kMaxTaps = 64;  // taps handled per batch of pointers
 
 }  // namespace
 
-i64 depthwise_scratch(const ConvGeom& g) { return 2 * (g.h + 2 * g.ph + g.sh) * (g.w + 2 * g.pw + g.sw); }
+i64 depthwise_scratch(const ConvGeom& g) {
+  const Phases f(g);
+  const i64 margin = (static_cast<i64>(g.kh - 1) * g.dh / g.sh + 1) * f.wq;  // dy's zero rows around it
+  return 2 * f.nph * f.plane + f.out + 2 * margin + f.plane;
+}
 
 HWNAS_VECTOR
 void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y, float* scratch) {
-  const i64 hp = g.h + 2 * g.ph + g.sh, wp = g.w + 2 * g.pw + g.sw;
-  pad_plane(g, x, scratch, hp, wp);
-  const bool k3 = g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw;
-  if (k3 && g.sh == 1) dw_padded<3, 1>(g, scratch, wp, w, bias, y);
-  else if (k3 && g.sh == 2) dw_padded<3, 2>(g, scratch, wp, w, bias, y);
-  else dw_padded_any(g, scratch, wp, w, bias, y);
+  const Phases f(g);
+  float* planes = scratch;
+  float* out = planes + f.nph * f.plane;
+  split_phases(g, f, x, planes);
+  std::fill_n(out, f.out, bias);
+  const float* src[kMaxTaps];
+  float wt[kMaxTaps];
+  int count = 0;
+  for (int i = 0; i < g.kh; ++i)
+    for (int j = 0; j < g.kw; ++j) {
+      src[count] = planes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
+      wt[count] = w[i * g.kw + j];
+      if (++count == kMaxTaps) taps(out, f.out, src, wt, count, true), count = 0;
+    }
+  taps(out, f.out, src, wt, count, true);
+  for (i64 u = 0; u < g.ho; ++u) std::memcpy(y + u * g.wo, out + u * f.wq, sizeof(float) * static_cast<std::size_t>(g.wo));
 }
 
 HWNAS_VECTOR
 void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                              float* scratch) {
-  const i64 hp = g.h + 2 * g.ph + g.sh, wp = g.w + 2 * g.pw + g.sw;
-  float* xp = scratch;
-  float* dxp = dx ? scratch + hp * wp : nullptr;
-  pad_plane(g, x, xp, hp, wp);
-  if (dxp) std::fill_n(dxp, hp * wp, 0.0f);
-  const bool k3 = g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw;
-  if (k3 && g.sh == 1) dw_padded_backward<3, 1>(g, xp, dxp, wp, w, dy, dw);
-  else if (k3 && g.sh == 2) dw_padded_backward<3, 2>(g, xp, dxp, wp, w, dy, dw);
-  else dw_padded_any_backward(g, xp, dxp, wp, w, dy, dw);
-  if (dxp)
-    for (i64 y = 0; y < g.h; ++y) {
-      const float* src = dxp + (y + g.ph) * wp + g.pw;
-      float* dst = dx + y * g.w;
-      for (i64 k = 0; k < g.w; ++k) dst[k] += src[k];
+                              bool overwrite_dx, float* scratch) {
+  const Phases f(g);
+  const i64 margin = (static_cast<i64>(g.kh - 1) * g.dh / g.sh + 1) * f.wq;
+  float* planes = scratch;
+  float* dplanes = planes + f.nph * f.plane;
+  float* dyp = dplanes + f.nph * f.plane;  // dy at pitch wq, with `margin` zeros on either side
+  split_phases(g, f, x, planes);
+  std::fill_n(dyp, margin, 0.0f);
+  float* d = dyp + margin;
+  for (i64 u = 0; u < g.ho; ++u) {
+    std::memcpy(d + u * f.wq, dy + u * g.wo, sizeof(float) * static_cast<std::size_t>(g.wo));
+    std::fill(d + u * f.wq + g.wo, d + (u + 1) * f.wq, 0.0f);
+  }
+  std::fill_n(d + f.out, margin + f.plane, 0.0f);
+  // weight gradient: one dot product per tap
+  const float* src[kMaxTaps];
+  float acc[kMaxTaps];
+  const int taps_n = g.kh * g.kw;
+  for (int k0 = 0; k0 < taps_n; k0 += kMaxTaps) {
+    const int count = std::min(kMaxTaps, taps_n - k0);
+    for (int k = 0; k < count; ++k) {
+      const int i = (k0 + k) / g.kw, j = (k0 + k) % g.kw;
+      src[k] = planes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
+      acc[k] = 0.0f;
     }
+    dots(d, f.out, src, acc, count);
+    for (int k = 0; k < count; ++k) dw[k0 + k] += acc[k];
+  }
+  if (!dx) return;
+  // input gradient per phase plane: dP[s] = sum over the phase's taps of w * dy[s - offset]
+  float wt[kMaxTaps];
+  for (int ph = 0; ph < f.nph; ++ph) {
+    float* dp = dplanes + ph * f.plane;
+    int count = 0;
+    bool accumulate = false;
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) {
+        if (f.phase(g, i, j) != ph) continue;
+        src[count] = d - f.offset(g, i, j);
+        wt[count] = w[i * g.kw + j];
+        if (++count == kMaxTaps) taps(dp, f.plane, src, wt, count, accumulate), count = 0, accumulate = true;
+      }
+    taps(dp, f.plane, src, wt, count, accumulate);
+  }
+  // back to the input's layout; input pixels no tap reads get zero
+  for (i64 r = 0; r < g.h; ++r) {
+    const i64 pr = r + g.ph, a = pr % g.sh, R = pr / g.sh;
+    float* out = dx + r * g.w;
+    for (int b = 0; b < g.sw; ++b) {
+      const float* row = dplanes + (a * g.sw + b) * f.plane + R * f.wq;
+      // input columns c with (c + pw) % sw == b: C = (c + pw) / sw
+      i64 c0 = (b - g.pw) % g.sw;
+      if (c0 < 0) c0 += g.sw;
+      for (i64 c = c0; c < g.w; c += g.sw) {
+        const i64 C = (c + g.pw) / g.sw;
+        const float v = (R <= f.hq && C < f.wq) ? row[C] : 0.0f;
+        out[c] = overwrite_dx ? v : out[c] + v;
+      }
+    }
+  }
 }
 
 namespace {

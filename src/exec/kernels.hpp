@@ -25,13 +25,14 @@ void im2col(const ConvGeom& g, const float* x, float* col);
 // dx[c, h, w] += the column matrix folded back
 void col2im_add(const ConvGeom& g, const float* col, float* dx);
 
-// One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through a
-// zero-padded copy of the plane in `scratch` (depthwise_scratch(g) floats).
+// One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through the
+// plane's polyphase split in `scratch` (depthwise_scratch(g) floats): any kernel, stride and
+// dilation runs as unit-stride passes.
 i64 depthwise_scratch(const ConvGeom& g);
 void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y, float* scratch);
-// Its backward: dx += (when dx) and dw[kh*kw] += , from dy.
+// Its backward: dw[kh*kw] += and, when dx, dx = (overwrite_dx) or dx += the input gradient.
 void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy,
-                              float* dx, float* dw, float* scratch);
+                              float* dx, float* dw, bool overwrite_dx, float* scratch);
 
 // y = act(x) over n elements, and dx += dy * act'(x) (x is the activation's input).
 void activation(graph::Op op, const float* x, float* y, i64 n);

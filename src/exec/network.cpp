@@ -604,7 +604,7 @@ struct Network::Impl {
         if (pl.depthwise) {
           for (i64 ch = 0; ch < cout; ++ch)
             kernels::depthwise_plane_backward(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, dyn + ch * out_plane,
-                                              dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw, colbuf);
+                                              dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw, false, colbuf);
           continue;
         }
         for (i64 gi = 0; gi < groups; ++gi) {
