@@ -252,6 +252,65 @@ TEST_CASE("exec grad: batch norm (4-d and 2-d, training statistics)") {
   expect_ok(h);
 }
 
+// The executor fuses conv -> batch norm -> relu/relu6 (plane sums taken in the conv, the
+// clamp in the norm, the mask in its backward); extra readers of each tensor turn that off.
+TEST_CASE("exec: fused conv, batch norm and activation equal the unfused ops") {
+  auto build = [](bool probes) {
+    Graph g;
+    const int x = input(g, "x", {4, 3, 6, 6});
+    const int c1 = add(g, "c1", Op::conv2d, {x}, conv(5, 3, 1, 1, 1, 1, false));
+    const int b1 = add(g, "b1", Op::batch_norm, {c1});
+    const int a1 = add(g, "a1", Op::relu6, {b1});
+    const int c2 = add(g, "c2", Op::conv2d, {a1}, conv(5, 3, 2, 1, 1, 5, false));
+    const int b2 = add(g, "b2", Op::batch_norm, {c2});
+    if (probes) {
+      add(g, "probe_c1", Op::relu, {c1});
+      add(g, "probe_b1", Op::relu, {b1});
+      add(g, "probe_c2", Op::relu, {c2});
+      add(g, "probe_b2", Op::relu, {b2});
+    }
+    const int a2 = add(g, "a2", Op::relu, {b2});
+    add(g, "c3", Op::conv2d, {a2}, conv(2, 1, 1, 0));
+    return g;
+  };
+  struct Run {
+    std::vector<float> train_out, eval_out, dx, grads;
+  };
+  auto run = [](const Graph& g) {
+    exec::Params p(g);
+    p.init(11);
+    exec::Network net(g, p, true);
+    std::mt19937_64 rng(2);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    const auto xn = static_cast<std::size_t>(graph::numel(g.node(0).shape));
+    for (std::size_t k = 0; k < xn; ++k) net.value(0)[k] = normal(rng);
+    const int out = g.outputs().back();
+    const auto on = static_cast<std::size_t>(graph::numel(g.node(out).shape));
+    Run r;
+    p.zero_grad();
+    net.forward(true);
+    r.train_out.assign(net.value(out), net.value(out) + on);
+    for (std::size_t k = 0; k < on; ++k) net.grad(out)[k] = normal(rng);
+    net.backward();
+    r.dx.assign(net.grad(0), net.grad(0) + xn);
+    for (auto& t : p.tensors())
+      if (!t.buffer) r.grads.insert(r.grads.end(), t.grad.begin(), t.grad.end());
+    net.forward(false);
+    r.eval_out.assign(net.value(out), net.value(out) + on);
+    return r;
+  };
+  const Run fused = run(build(false)), plain = run(build(true));
+  auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) CHECK(std::fabs(a[k] - b[k]) <= 1e-5f * (1.0f + std::fabs(b[k])));
+  };
+  same(fused.train_out, plain.train_out);
+  same(fused.dx, plain.dx);
+  same(fused.grads, plain.grads);
+  same(fused.eval_out, plain.eval_out);
+  CHECK(std::any_of(fused.dx.begin(), fused.dx.end(), [](float v) { return v != 0.0f; }));
+}
+
 TEST_CASE("exec grad: layer norm and rms norm") {
   Graph g;
   const int y = add(g, "ln", Op::layer_norm, {input(g, "x", {2, 3, 8})});

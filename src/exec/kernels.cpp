@@ -109,8 +109,24 @@ struct Phases {
   i64 offset(const ConvGeom& g, int i, int j) const { return ((i * g.dh) / g.sh) * wq + (j * g.dw) / g.sw; }
 };
 
+// The helpers below are inlined into the vectorised entry points (compiled for each target).
+#define HWNAS_INLINE [[gnu::always_inline]] inline
+
+// Eight floats as one GCC vector (unaligned loads and stores): AVX in the x86-64-v3 build,
+// two SSE registers in the default one, the same arithmetic in both.
+using v8 = float __attribute__((vector_size(32), aligned(4)));
+constexpr int kLanes = 8;
+#define load8(p) (*reinterpret_cast<const v8*>(p))
+#define store8(p, v) (*reinterpret_cast<v8*>(p) = (v))
+
+// dst[k] = src[k * S] for k < n (S a compile-time stride)
+template <int S>
+HWNAS_INLINE void gather(float* __restrict dst, const float* __restrict src, i64 n) {
+  for (i64 k = 0; k < n; ++k) dst[k] = src[k * S];
+}
+
 // The phase planes of x (zeros outside the input).
-void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* planes) {
+HWNAS_INLINE void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* planes) {
   for (int a = 0; a < g.sh; ++a)
     for (int b = 0; b < g.sw; ++b) {
       float* p = planes + (a * g.sw + b) * f.plane;
@@ -127,7 +143,9 @@ void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* pla
         const float* in = x + ih * g.w;
         const i64 off = b - g.pw;
         for (i64 c = 0; c < lo; ++c) row[c] = 0.0f;
-        for (i64 c = lo; c < hi; ++c) row[c] = in[c * g.sw + off];
+        if (g.sw == 1) std::memcpy(row + lo, in + lo + off, sizeof(float) * static_cast<std::size_t>(hi - lo));
+        else if (g.sw == 2) gather<2>(row + lo, in + lo * 2 + off, hi - lo);
+        else for (i64 c = lo; c < hi; ++c) row[c] = in[c * g.sw + off];
         for (i64 c = hi; c < f.wq; ++c) row[c] = 0.0f;
       }
     }
@@ -136,15 +154,24 @@ void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* pla
 // out[t] (=, or += when accumulate) sum_k w[k] * src[k][t] for t < n, taps in groups of up to
 // four per pass.
 template <int T>
-void taps_pass(float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
-  for (i64 t = 0; t < n; ++t) {
+HWNAS_INLINE void taps_pass(float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
+  const float* p[T];
+  float wk[T];
+  for (int k = 0; k < T; ++k) p[k] = src[k], wk[k] = w[k];
+  i64 t = 0;
+  for (; t + kLanes <= n; t += kLanes) {
+    v8 acc = accumulate ? load8(out + t) : v8{};
+    for (int k = 0; k < T; ++k) acc += wk[k] * load8(p[k] + t);
+    store8(out + t, acc);
+  }
+  for (; t < n; ++t) {
     float acc = accumulate ? out[t] : 0.0f;
-    for (int k = 0; k < T; ++k) acc += w[k] * src[k][t];
+    for (int k = 0; k < T; ++k) acc += wk[k] * p[k][t];
     out[t] = acc;
   }
 }
 
-void taps(float* out, i64 n, const float* const* src, const float* w, int count, bool accumulate) {
+HWNAS_INLINE void taps(float* out, i64 n, const float* const* src, const float* w, int count, bool accumulate) {
   if (count == 0 && !accumulate) std::fill_n(out, n, 0.0f);
   for (int k = 0; k < count; k += 4, accumulate = true) {
     switch (std::min(4, count - k)) {
@@ -156,11 +183,9 @@ void taps(float* out, i64 n, const float* const* src, const float* w, int count,
   }
 }
 
-// Lanes of a deterministic dot product: a fixed number of partial sums, combined in a fixed
-// order, so the result does not depend on how the compiler vectorises.
-constexpr int kLanes = 8;
-
-inline float combine(const float* lane) {
+// Reductions keep kLanes partial sums, combined in a fixed order: the same result on every
+// run and for both builds.
+HWNAS_INLINE float combine(const v8& lane) {
   float s = 0.0f;
   for (int l = 0; l < kLanes; ++l) s += lane[l];
   return s;
@@ -168,20 +193,23 @@ inline float combine(const float* lane) {
 
 // d[k] += sum_t a[t] * src[k][t], T dot products in one pass.
 template <int T>
-void dots_pass(const float* a, i64 n, const float* const* src, float* d) {
-  float lane[T][kLanes] = {};
+HWNAS_INLINE void dots_pass(const float* a, i64 n, const float* const* src, float* d) {
+  v8 lane[T] = {};
+  const float* p[T];
+  for (int k = 0; k < T; ++k) p[k] = src[k];
   i64 t = 0;
-  for (; t + kLanes <= n; t += kLanes)
-    for (int k = 0; k < T; ++k)
-      for (int l = 0; l < kLanes; ++l) lane[k][l] += a[t + l] * src[k][t + l];
+  for (; t + kLanes <= n; t += kLanes) {
+    const v8 va = load8(a + t);
+    for (int k = 0; k < T; ++k) lane[k] += va * load8(p[k] + t);
+  }
   for (int k = 0; k < T; ++k) {
     float s = combine(lane[k]);
-    for (i64 r = t; r < n; ++r) s += a[r] * src[k][r];
+    for (i64 r = t; r < n; ++r) s += a[r] * p[k][r];
     d[k] += s;
   }
 }
 
-void dots(const float* a, i64 n, const float* const* src, float* d, int count) {
+HWNAS_INLINE void dots(const float* a, i64 n, const float* const* src, float* d, int count) {
   for (int k = 0; k < count; k += 4) {
     switch (std::min(4, count - k)) {
       case 1: dots_pass<1>(a, n, src + k, d + k); break;
@@ -268,19 +296,27 @@ void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w,
       }
     taps(dp, f.plane, src, wt, count, accumulate);
   }
-  // back to the input's layout; input pixels no tap reads get zero
-  for (i64 r = 0; r < g.h; ++r) {
-    const i64 pr = r + g.ph, a = pr % g.sh, R = pr / g.sh;
-    float* out = dx + r * g.w;
-    for (int b = 0; b < g.sw; ++b) {
-      const float* row = dplanes + (a * g.sw + b) * f.plane + R * f.wq;
-      // input columns c with (c + pw) % sw == b: C = (c + pw) / sw
-      i64 c0 = (b - g.pw) % g.sw;
-      if (c0 < 0) c0 += g.sw;
-      for (i64 c = c0; c < g.w; c += g.sw) {
-        const i64 C = (c + g.pw) / g.sw;
-        const float v = (R <= f.hq && C < f.wq) ? row[C] : 0.0f;
-        out[c] = overwrite_dx ? v : out[c] + v;
+  // back to the input's layout; input pixels no tap reads get zero. Input columns c0 + sw k
+  // (those with (c + pw) % sw == b) are phase b's columns C0 + k, the first `valid` of them
+  // inside the plane.
+  for (int b = 0; b < g.sw; ++b) {
+    i64 c0 = (b - g.pw) % g.sw;
+    if (c0 < 0) c0 += g.sw;
+    if (c0 >= g.w) continue;
+    const i64 C0 = (c0 + g.pw) / g.sw, n = (g.w - 1 - c0) / g.sw + 1, s = g.sw;
+    const i64 inside = std::clamp<i64>(f.wq - C0, 0, n);
+    i64 a = g.ph % g.sh, R = g.ph / g.sh;
+    for (i64 r = 0; r < g.h; ++r, a = a + 1 == g.sh ? 0 : a + 1, R += a == 0) {
+      const i64 valid = R <= f.hq ? inside : 0;
+      const float* src = dplanes + (a * g.sw + b) * f.plane + R * f.wq + C0;
+      float* dst = dx + r * g.w + c0;
+      if (overwrite_dx) {
+        if (s == 1) std::copy_n(src, valid, dst);
+        else if (s == 2) for (i64 k = 0; k < valid; ++k) dst[k * 2] = src[k];
+        else for (i64 k = 0; k < valid; ++k) dst[k * s] = src[k];
+        for (i64 k = valid; k < n; ++k) dst[k * s] = 0.0f;
+      } else {
+        for (i64 k = 0; k < valid; ++k) dst[k * s] += src[k];
       }
     }
   }
@@ -320,41 +356,54 @@ void activation(graph::Op op, const float* x, float* y, i64 n) {
   }
 }
 
+namespace {
+// dx[i] = f(i) or dx[i] += f(i)
+template <class F>
+[[gnu::always_inline]] inline void store(float* dx, i64 n, bool overwrite, F f) {
+  if (overwrite) {
+    for (i64 i = 0; i < n; ++i) dx[i] = f(i);
+  } else {
+    for (i64 i = 0; i < n; ++i) dx[i] += f(i);
+  }
+}
+}  // namespace
+
 HWNAS_VECTOR
-void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n) {
+void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n, bool overwrite) {
   using graph::Op;
   switch (op) {
     case Op::relu:
-      for (i64 i = 0; i < n; ++i) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+      store(dx, n, overwrite, [&](i64 i) { return x[i] > 0.0f ? dy[i] : 0.0f; });
       break;
     case Op::relu6:
-      for (i64 i = 0; i < n; ++i) dx[i] += (x[i] > 0.0f && x[i] < 6.0f) ? dy[i] : 0.0f;
+      store(dx, n, overwrite, [&](i64 i) { return (x[i] > 0.0f && x[i] < 6.0f) ? dy[i] : 0.0f; });
       break;
     case Op::hardsigmoid:
-      for (i64 i = 0; i < n; ++i) dx[i] += (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] * (1.0f / 6.0f) : 0.0f;
+      store(dx, n, overwrite, [&](i64 i) { return (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] * (1.0f / 6.0f) : 0.0f; });
       break;
     case Op::hardswish:
-      for (i64 i = 0; i < n; ++i)
-        dx[i] += x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? dy[i] : dy[i] * (2.0f * x[i] + 3.0f) * (1.0f / 6.0f);
+      store(dx, n, overwrite, [&](i64 i) {
+        return x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? dy[i] : dy[i] * (2.0f * x[i] + 3.0f) * (1.0f / 6.0f);
+      });
       break;
     case Op::sigmoid:
-      for (i64 i = 0; i < n; ++i) {
+      store(dx, n, overwrite, [&](i64 i) {
         const float s = sigmoid(x[i]);
-        dx[i] += dy[i] * s * (1.0f - s);
-      }
+        return dy[i] * s * (1.0f - s);
+      });
       break;
     case Op::silu:
-      for (i64 i = 0; i < n; ++i) {
+      store(dx, n, overwrite, [&](i64 i) {
         const float s = sigmoid(x[i]);
-        dx[i] += dy[i] * (s + x[i] * s * (1.0f - s));
-      }
+        return dy[i] * (s + x[i] * s * (1.0f - s));
+      });
       break;
     case Op::gelu:
-      for (i64 i = 0; i < n; ++i) {
+      store(dx, n, overwrite, [&](i64 i) {
         const float cdf = 0.5f * (1.0f + std::erf(x[i] * 0.70710678f));
         const float pdf = 0.39894228f * std::exp(-0.5f * x[i] * x[i]);
-        dx[i] += dy[i] * (cdf + x[i] * pdf);
-      }
+        return dy[i] * (cdf + x[i] * pdf);
+      });
       break;
     default:
       break;
@@ -362,34 +411,69 @@ void activation_backward(graph::Op op, const float* x, const float* dy, float* d
 }
 
 HWNAS_VECTOR
+float sum(const float* x, i64 n) {
+  v8 lane{};
+  i64 i = 0;
+  for (; i + kLanes <= n; i += kLanes) lane += load8(x + i);
+  float s = combine(lane);
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+HWNAS_VECTOR
 void sums(const float* x, i64 n, float& s1, float& s2) {
-  float a = 0.0f, b = 0.0f;
-  for (i64 i = 0; i < n; ++i) {
-    a += x[i];
-    b += x[i] * x[i];
+  v8 a{}, b{};
+  i64 i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const v8 v = load8(x + i);
+    a += v;
+    b += v * v;
   }
-  s1 = a, s2 = b;
+  s1 = combine(a), s2 = combine(b);
+  for (; i < n; ++i) s1 += x[i], s2 += x[i] * x[i];
 }
 
 HWNAS_VECTOR
-void affine(const float* x, float* y, i64 n, float scale, float shift) {
-  for (i64 i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+void affine(const float* x, float* y, i64 n, float scale, float shift, float lo, float hi) {
+  for (i64 i = 0; i < n; ++i) y[i] = std::min(std::max(x[i] * scale + shift, lo), hi);
 }
 
 HWNAS_VECTOR
-void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, float& sdy, float& sdyx) {
-  float a = 0.0f, b = 0.0f;
-  for (i64 i = 0; i < n; ++i) {
-    a += dy[i];
-    b += dy[i] * (x[i] - mean);
+void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, Mask m, float& sdy, float& sdyx) {
+  v8 a{}, b{};
+  i64 i = 0;
+  if (m.y) {
+    for (; i + kLanes <= n; i += kLanes) {
+      const v8 y = load8(m.y + i), zero{};
+      const v8 d = (y > m.lo) & (y < m.hi) ? load8(dy + i) : zero;
+      a += d;
+      b += d * (load8(x + i) - mean);
+    }
+  } else {
+    for (; i + kLanes <= n; i += kLanes) {
+      const v8 d = load8(dy + i);
+      a += d;
+      b += d * (load8(x + i) - mean);
+    }
   }
-  sdy = a, sdyx = b;
+  sdy = combine(a), sdyx = combine(b);
+  for (; i < n; ++i) {
+    const float d = !m.y || (m.y[i] > m.lo && m.y[i] < m.hi) ? dy[i] : 0.0f;
+    sdy += d, sdyx += d * (x[i] - mean);
+  }
 }
 
 HWNAS_VECTOR
-void norm_input_grad(const float* x, const float* dy, float* dx, i64 n, float mean, float invstd, float k1, float mdy,
-                     float mxh) {
-  for (i64 i = 0; i < n; ++i) dx[i] += k1 * (dy[i] - mdy - (x[i] - mean) * invstd * mxh);
+void norm_input_grad(const float* x, const float* dy, Mask m, float* dx, i64 n, float mean, float invstd, float k1,
+                     float mdy, float mxh, bool overwrite) {
+  if (m.y) {
+    store(dx, n, overwrite, [&](i64 i) {
+      const float d = m.y[i] > m.lo && m.y[i] < m.hi ? dy[i] : 0.0f;
+      return k1 * (d - mdy - (x[i] - mean) * invstd * mxh);
+    });
+  } else {
+    store(dx, n, overwrite, [&](i64 i) { return k1 * (dy[i] - mdy - (x[i] - mean) * invstd * mxh); });
+  }
 }
 
 i64 Strided::rows() const {
