@@ -56,6 +56,8 @@ void im2col(const ConvGeom& g, const float* x, float* col) {
           for (i64 wo = 0; wo < lo; ++wo) out[wo] = 0.0f;
           if (g.sw == 1) {
             for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo + off];
+          } else if (g.sw == 2) {
+            for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo * 2 + off];
           } else {
             for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo * g.sw + off];
           }
@@ -81,6 +83,8 @@ void col2im_add(const ConvGeom& g, const float* col, float* dx) {
           float* out = dx + (c * g.h + ih) * g.w;
           if (g.sw == 1) {
             for (i64 wo = lo; wo < hi; ++wo) out[wo + off] += in[wo];
+          } else if (g.sw == 2) {
+            for (i64 wo = lo; wo < hi; ++wo) out[wo * 2 + off] += in[wo];
           } else {
             for (i64 wo = lo; wo < hi; ++wo) out[wo * g.sw + off] += in[wo];
           }
@@ -119,12 +123,6 @@ constexpr int kLanes = 8;
 #define load8(p) (*reinterpret_cast<const v8*>(p))
 #define store8(p, v) (*reinterpret_cast<v8*>(p) = (v))
 
-// dst[k] = src[k * S] for k < n (S a compile-time stride)
-template <int S>
-HWNAS_INLINE void gather(float* __restrict dst, const float* __restrict src, i64 n) {
-  for (i64 k = 0; k < n; ++k) dst[k] = src[k * S];
-}
-
 // The phase planes of x (zeros outside the input).
 HWNAS_INLINE void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* planes) {
   for (int a = 0; a < g.sh; ++a)
@@ -144,15 +142,14 @@ HWNAS_INLINE void split_phases(const ConvGeom& g, const Phases& f, const float* 
         const i64 off = b - g.pw;
         for (i64 c = 0; c < lo; ++c) row[c] = 0.0f;
         if (g.sw == 1) std::memcpy(row + lo, in + lo + off, sizeof(float) * static_cast<std::size_t>(hi - lo));
-        else if (g.sw == 2) gather<2>(row + lo, in + lo * 2 + off, hi - lo);
+        else if (g.sw == 2) for (i64 c = lo; c < hi; ++c) row[c] = in[c * 2 + off];
         else for (i64 c = lo; c < hi; ++c) row[c] = in[c * g.sw + off];
         for (i64 c = hi; c < f.wq; ++c) row[c] = 0.0f;
       }
     }
 }
 
-// out[t] (=, or += when accumulate) sum_k w[k] * src[k][t] for t < n, taps in groups of up to
-// four per pass.
+// out[t] (=, or += when accumulate) sum_k w[k] * src[k][t] for t < n.
 template <int T>
 HWNAS_INLINE void taps_pass(float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
   const float* p[T];
@@ -171,16 +168,21 @@ HWNAS_INLINE void taps_pass(float* out, i64 n, const float* const* src, const fl
   }
 }
 
+// Up to kGroup taps (a 3x3 kernel) per pass over the output.
+constexpr int kGroup = 9;
+
+template <int T = 1>
+HWNAS_INLINE void taps_group(int count, float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
+  if constexpr (T < kGroup) {
+    if (count > T) return taps_group<T + 1>(count, out, n, src, w, accumulate);
+  }
+  taps_pass<T>(out, n, src, w, accumulate);
+}
+
 HWNAS_INLINE void taps(float* out, i64 n, const float* const* src, const float* w, int count, bool accumulate) {
   if (count == 0 && !accumulate) std::fill_n(out, n, 0.0f);
-  for (int k = 0; k < count; k += 4, accumulate = true) {
-    switch (std::min(4, count - k)) {
-      case 1: taps_pass<1>(out, n, src + k, w + k, accumulate); break;
-      case 2: taps_pass<2>(out, n, src + k, w + k, accumulate); break;
-      case 3: taps_pass<3>(out, n, src + k, w + k, accumulate); break;
-      default: taps_pass<4>(out, n, src + k, w + k, accumulate); break;
-    }
-  }
+  for (int k = 0; k < count; k += kGroup, accumulate = true)
+    taps_group(std::min(kGroup, count - k), out, n, src + k, w + k, accumulate);
 }
 
 // Reductions keep kLanes partial sums, combined in a fixed order: the same result on every
@@ -209,15 +211,16 @@ HWNAS_INLINE void dots_pass(const float* a, i64 n, const float* const* src, floa
   }
 }
 
-HWNAS_INLINE void dots(const float* a, i64 n, const float* const* src, float* d, int count) {
-  for (int k = 0; k < count; k += 4) {
-    switch (std::min(4, count - k)) {
-      case 1: dots_pass<1>(a, n, src + k, d + k); break;
-      case 2: dots_pass<2>(a, n, src + k, d + k); break;
-      case 3: dots_pass<3>(a, n, src + k, d + k); break;
-      default: dots_pass<4>(a, n, src + k, d + k); break;
-    }
+template <int T = 1>
+HWNAS_INLINE void dots_group(int count, const float* a, i64 n, const float* const* src, float* d) {
+  if constexpr (T < kGroup) {
+    if (count > T) return dots_group<T + 1>(count, a, n, src, d);
   }
+  dots_pass<T>(a, n, src, d);
+}
+
+HWNAS_INLINE void dots(const float* a, i64 n, const float* const* src, float* d, int count) {
+  for (int k = 0; k < count; k += kGroup) dots_group(std::min(kGroup, count - k), a, n, src + k, d + k);
 }
 
 constexpr int kMaxTaps = 64;  // taps handled per batch of pointers
