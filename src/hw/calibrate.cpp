@@ -33,7 +33,7 @@ double robust(double log_ratio) {
 // Which (class, dtype) pairs run kernels in these measurements, and whether any op's bytes
 // fit on chip.
 struct Usage {
-  std::array<std::array<bool, kDtypes>, kClasses> runs{}, computes{};
+  std::array<std::array<bool, kDtypes>, kClasses> runs{}, computes{}, matrix{};
   std::array<bool, kDtypes> dtypes{};
   bool onchip = false;
 };
@@ -72,6 +72,7 @@ Usage usage(const Profile& p, const std::vector<Costed>& items) {
       const std::size_t k = static_cast<std::size_t>(c.cls);
       u.runs[k][d] = true;
       if (c.flops + c.other_flops > 0) u.computes[k][d] = true;
+      if (c.macs > 0) u.matrix[k][d] = true;
       if (p.onchip_bytes > 0 && static_cast<double>(c.bytes) <= p.onchip_bytes) u.onchip = true;
     }
   }
@@ -103,6 +104,14 @@ std::vector<Param> free_params(const Profile& p, const Usage& u, const FitOption
       out.push_back({key + ".overhead_s", 1e-8, 1e-2,
                      [k, d](const Profile& q) { return q.overhead_s(static_cast<graph::OpClass>(k), static_cast<Dtype>(d)); },
                      setter(&Efficiency::overhead_s)});
+      // wave quantization, where the profile counts its compute units: the output tile of
+      // the class's matrix kernels, a power of two from 1 to 1024 per side
+      if (p.compute_units > 0 && u.matrix[k][d])
+        for (double Efficiency::*field : {&Efficiency::tile_rows, &Efficiency::tile_cols}) {
+          auto set = setter(field);
+          out.push_back({key + (field == &Efficiency::tile_rows ? ".tile_rows" : ".tile_cols"), 1.0, 1024.0,
+                         getter(field), [set](Profile& q, double x) { set(q, std::exp2(std::round(std::log2(x)))); }});
+        }
     }
   }
   if (u.onchip) {
