@@ -121,12 +121,13 @@ int cmd_calibrate(const Args& args) {
   }
   if (vm.count("profile") == (base.empty() ? 0u : 1u))
     throw Error("calibrate: give exactly one starting point: a <profile> or --base <template>");
-  if (measurements.empty() && check.empty()) throw Error("calibrate: nothing to do: give --measurements and/or --check");
-  if (!measurements.empty() && out.empty() && report.empty() && folds == 0)
-    throw Error("calibrate: --measurements needs --out, --report or --folds (otherwise the fit goes nowhere)");
+  const bool fits = !measurements.empty() || !measure_local.empty();
+  if (!fits && check.empty())
+    throw Error("calibrate: nothing to do: give --measurements, --measure-local and/or --check");
+  if (fits && out.empty() && report.empty() && folds == 0)
+    throw Error("calibrate: --measurements and --measure-local need --out, --report or --folds (otherwise the fit goes nowhere)");
   if (!base.empty() && name.empty()) throw Error("calibrate: --base needs --name for the new profile");
-  if (measurements.empty() && (!out.empty() || folds != 0))
-    throw Error("calibrate: --out and --folds need --measurements");
+  if (!fits && (!out.empty() || folds != 0)) throw Error("calibrate: --out and --folds need --measurements or --measure-local");
 
   hw::Profile start = hw::load_profile(base.empty() ? vm["profile"].as<std::string>() : base);
   if (!base.empty() && !start.is_template)

@@ -21,7 +21,8 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 // The op shapes, per image: the channel widths and resolutions of small image nets such as
-// the Fashion-MNIST zoo (28x28 and below) and a few wider layers at 56x56.
+// the Fashion-MNIST zoo (28x28 and below), a few wider layers at 56x56, and the wide, tiny
+// late layers of ImageNet nets run at 32x32 (512-1280 channels at 1x1 to 4x4).
 json op_specs(std::int64_t n) {
   json ops = json::array();
   auto conv = [&](const char* op, std::int64_t cin, std::int64_t cout, std::int64_t h, int k, int s) {
@@ -30,16 +31,22 @@ json op_specs(std::int64_t n) {
   };
   for (auto [cin, cout, h, s] : {std::array<int, 4>{1, 16, 28, 1}, {1, 32, 28, 1}, {16, 32, 28, 1}, {32, 32, 28, 1},
                                  {32, 64, 28, 2}, {64, 64, 14, 1}, {64, 128, 14, 2}, {128, 128, 7, 1},
-                                 {16, 16, 56, 1}})
+                                 {16, 16, 56, 1}, {256, 256, 2, 1}, {512, 512, 1, 1}, {256, 512, 2, 2}})
     conv("conv", cin, cout, h, 3, s);
+  conv("conv", 3, 64, 32, 7, 2);
   for (auto [cin, cout, h] : {std::array<int, 3>{16, 96, 28}, {96, 24, 14}, {24, 144, 14}, {144, 24, 14},
-                              {144, 32, 7}, {64, 128, 7}, {32, 128, 7}, {128, 256, 7}, {32, 64, 56}})
+                              {144, 32, 7}, {64, 128, 7}, {32, 128, 7}, {128, 256, 7}, {32, 64, 56},
+                              {320, 1280, 1}, {1024, 1024, 1}, {96, 576, 2}})
     conv("pointwise", cin, cout, h, 1, 1);
   for (auto [c, h, k, s] : {std::array<int, 4>{64, 14, 3, 2}, {96, 28, 3, 2}, {144, 14, 3, 1}, {144, 14, 3, 2},
-                            {192, 7, 3, 1}, {32, 28, 3, 1}, {96, 14, 5, 1}, {64, 56, 3, 1}})
+                            {192, 7, 3, 1}, {32, 28, 3, 1}, {96, 14, 5, 1}, {64, 56, 3, 1},
+                            {512, 2, 3, 1}, {960, 1, 3, 1}})
     conv("depthwise", c, c, h, k, s);
-  for (auto [k, out] : {std::array<int, 2>{128, 10}, {64, 10}, {256, 256}, {784, 256}, {1024, 1024}})
+  for (auto [k, out] : {std::array<int, 2>{128, 10}, {64, 10}, {256, 256}, {784, 256}, {1024, 1024}, {1280, 1000}})
     ops.push_back({{"op", "linear"}, {"m", n}, {"k", k}, {"n_out", out}});
+  for (auto [k, out] : {std::array<int, 2>{48, 144}, {96, 48}})  // per token: 196 tokens an image
+    ops.push_back({{"op", "linear"}, {"m", n * 196}, {"k", k}, {"n_out", out}});
+  ops.push_back({{"op", "sdpa"}, {"b", n * 4}, {"heads", 4}, {"seq", 49}, {"d_head", 12}});
   for (auto [c, h] : {std::array<int, 2>{16, 28}, {64, 14}, {144, 7}, {32, 56}})
     ops.push_back({{"op", "batchnorm_eval"}, {"n", n}, {"c", c}, {"h", h}});
   for (std::int64_t per_image : {2048, 12544, 75264}) {  // 128x4x4, 16x28x28, 96x28x28
