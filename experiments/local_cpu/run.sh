@@ -6,7 +6,7 @@
 set -euo pipefail
 hwnas=${HWNAS:-build/hwnas}
 d=experiments/local_cpu
-echo "== ceilings (local_cpu_start.json takes its rates from these; update it if they move)"
+echo "== ceilings now (local_cpu_start.json takes its rates from ceilings_quiet.txt, a quieter run)"
 lscpu | grep -E "Model name|^CPU\(s\)|L1d|L2|L3"
 build/experiments/bench_local
 build/experiments/sgemm_peak
