@@ -119,7 +119,7 @@ TEST_CASE("malformed measurement files name the file, the entry, the field and t
   fails_with(R"({"ops": [{"op": "conv", "c_in": 3, "c_out": 8, "h": 8, "k": 3, "us_graph": 2},
                          {"op": "fft", "numel": 4, "us_graph": 1}]})",
              "m.json: ops[1].op: unknown op \"fft\" (conv, pointwise, depthwise, linear, sdpa, decode_attn, "
-             "batchnorm_eval, layernorm, softmax, add, mul or an activation)");
+             "batchnorm_eval, max_pool, avg_pool, global_avg_pool, layernorm, softmax, add, mul or an activation)");
   fails_with(R"({"ops": [{"op": "conv", "c_in": 3, "h": 8, "k": 3, "us_graph": 2}]})",
              "m.json: ops[0]: missing field 'c_out'");
   fails_with(R"({"ops": [{"op": "linear", "m": 1, "k": 0, "n_out": 4, "latency_us": 2}]})",
@@ -134,6 +134,7 @@ TEST_CASE("calibration recovers known parameters from synthetic measurements") {
   // bandwidths
   using graph::OpClass;
   hw::Profile truth = hw::load_profile("h100");
+  truth.compute_units = 0;  // efficiencies and bandwidths only; wave quantization has its own test
   auto set = [&](OpClass c, double compute, double memory, double overhead) {
     for (auto& e : truth.efficiency[static_cast<std::size_t>(c)]) e = {compute, memory, overhead};
   };
@@ -346,4 +347,42 @@ TEST_CASE("a profile with wave quantization round-trips through JSON, and bad ti
                     "p.json: compute_units: must be >= 0, got -4");
   CHECK_THROWS_WITH(hw::parse_profile(with("\"compute_units\": \"t\",", ""), "p.json"),
                     "p.json: sources: no source given for 'compute_units'");
+}
+
+TEST_CASE("pooling entries in a per-op measurement file build the pooling op") {
+  const hw::MeasurementSet s = hw::parse_measurements(
+      R"([{"op": "max_pool", "n": 2, "c": 32, "h": 28, "k": 2, "latency_us": 5},
+          {"op": "avg_pool", "n": 1, "c": 8, "h": 14, "w": 12, "k": 3, "stride": 2, "padding": 1, "latency_us": 2},
+          {"op": "global_avg_pool", "n": 4, "c": 128, "h": 7, "latency_us": 3}])",
+      "m.json");
+  REQUIRE(s.items.size() == 3);
+  CHECK(s.items[0].graph.node(1).op == graph::Op::max_pool);
+  CHECK(s.items[0].graph.node(1).shape == graph::Shape{2, 32, 14, 14});
+  CHECK(s.items[0].label == "max_pool 2x32x28x28 k2 s2 fp32");
+  CHECK(s.items[1].graph.node(1).shape == graph::Shape{1, 8, 7, 6});
+  CHECK(s.items[2].graph.node(1).op == graph::Op::global_avg_pool);
+  CHECK(s.items[2].label == "global_avg_pool 4x128x7x7 fp32");
+  fails_with(R"([{"op": "max_pool", "c": 8, "h": 8, "latency_us": 1}])", "m.json: measurements[0]: missing field 'k'");
+}
+
+TEST_CASE("measure_local times every op shape with the executor, in the per-op format calibration reads") {
+  hw::LocalBenchOptions opt;
+  opt.batch = 2;  // small, so that the test is quick
+  opt.repeats = 1;
+  opt.warmup = 0;
+  opt.threads = 1;
+  const std::string text = hw::measure_local(opt);
+  const hw::MeasurementSet s = hw::parse_measurements(text, "local.json");
+  const auto j = nlohmann::json::parse(text);
+  REQUIRE(s.items.size() == j.at("ops").size());
+  CHECK(s.items.size() % 2 == 0);  // every shape at batch 1 and at the batch
+  const std::size_t half = s.items.size() / 2;
+  for (std::size_t i = 0; i < half; ++i) {
+    INFO(s.items[i].label);
+    CHECK(s.items[i].latency_s > 0);
+    CHECK(graph::numel(s.items[i + half].graph.node(0).shape) == 2 * graph::numel(s.items[i].graph.node(0).shape));
+  }
+  hw::LocalBenchOptions bad;
+  bad.repeats = 0;
+  CHECK_THROWS_WITH(hw::measure_local(bad), "calibrate: --repeats must be between 1 and 10000, got 0");
 }
