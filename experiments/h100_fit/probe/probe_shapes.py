@@ -1,6 +1,8 @@
-# Per-op CUDA-graph times (the h100_ops.json method) of the shapes the whole models run but the per-op file lacks:
-# batch norm at resnet18 / mobilenet_v2 shapes, the ViT-B/16 linears at 197 rows, fp32 and fp16 SDPA at ViT shape.
-# Usage (on the GPU machine): python3 probe_shapes.py
+# Per-op CUDA-graph times (the h100_ops.json method: 20 calls in one graph, median of 5 loops of 10 replays) of
+# shapes the whole models run but h100_ops.json lacks: batch norm at resnet18 / mobilenet_v2 shapes, the
+# ViT-B/16 linears at 197 rows (without bias, as in h100_ops.json, and with bias, as in the model), SDPA at the
+# ViT shape. Prints a per-op
+# measurement file (hwnas calibrate format). Usage (on the GPU machine): python3 probe_shapes.py > out.json
 import json,statistics as S,torch,torch.nn.functional as F
 d=torch.device("cuda");torch.backends.cudnn.benchmark=True
 def T(f,n,w=3):
@@ -19,15 +21,18 @@ def G(f,k=20):
  with torch.cuda.graph(g):
   for _ in range(k):f()
  return T(g.replay,10)/k
-o={}
+o=[]
 with torch.inference_mode():
- for dn,t in(("fp32",torch.float32),("fp16",torch.float16)):
-  for c,h in((64,56),(32,112),(64,112),(128,28),(256,14),(512,7),(96,112),(144,56),(192,28),(384,14),(576,14),(960,7),(1280,7)):
+ for dn,t in(("float32",torch.float32),("float16",torch.float16)):
+  for c,h in((64,112),(64,56),(128,28),(256,14),(512,7),(32,112),(96,112),(144,56),(192,28),(384,14),(576,14),(960,7),(1280,7),
+            (16,112),(96,56),(24,56),(144,28),(32,28),(192,14),(64,14),(96,14),(576,7),(160,7),(320,7)):
    bn=torch.nn.BatchNorm2d(c).to(d,t).eval();x=torch.randn(1,c,h,h,device=d,dtype=t).to(memory_format=torch.channels_last)
-   o[f"bn_{dn}_1x{c}x{h}x{h}"]=G(lambda:bn(x))
-  for m,k,n in((197,3072,768),(197,768,3072),(197,768,2304),(197,768,768),(196,768,768)):
-   l=torch.nn.Linear(k,n).to(d,t);x=torch.randn(1,m,k,device=d,dtype=t)
-   o[f"linear_{dn}_{m}x{k}->{n}"]=G(lambda:l(x))
+   o.append({"op":"batchnorm_eval","n":1,"c":c,"h":h,"dtype":dn,"us_graph":G(lambda:bn(x))})
+  for m,k,n in((197,3072,768),(197,768,3072),(197,768,2304),(197,768,768)):
+   for bias in(False,True):
+    l=torch.nn.Linear(k,n,bias=bias).to(d,t);x=torch.randn(1,m,k,device=d,dtype=t)
+    o.append({"op":"linear","m":m,"k":k,"n_out":n,"bias":bias,"dtype":dn,"us_graph":G(lambda:l(x))})
   q,kk,v=(torch.randn(1,12,197,64,device=d,dtype=t) for _ in range(3))
-  o[f"sdpa_{dn}_b1_h12_s197_d64"]=G(lambda:F.scaled_dot_product_attention(q,kk,v))
-print(json.dumps({a:round(b,2) for a,b in o.items()}))
+  o.append({"op":"sdpa","b":1,"heads":12,"seq":197,"d_head":64,"causal":False,"dtype":dn,"us_graph":G(lambda:F.scaled_dot_product_attention(q,kk,v))})
+p=torch.cuda.get_device_properties(0)
+print(json.dumps({"source":f"PyTorch {torch.__version__} on {p.name} ({p.multi_processor_count} SMs), experiments/h100_fit/probe/probe_shapes.py","ops":o},indent=0))
