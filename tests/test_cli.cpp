@@ -91,3 +91,29 @@ TEST_CASE("cli: train rejects bad flags and a missing dataset with clear message
   CHECK_THAT(data.err, Contains("/nonexistent/fmnist/train-images-idx3-ubyte.gz: missing") &&
                            Contains("install the Debian package 'dataset-fashion-mnist'"));
 }
+
+TEST_CASE("cli: calibrate --measure-local rejects bad flags with clear messages", "[cli]") {
+  auto fails = [](const std::string& args, const std::string& message) {
+    INFO(args);
+    const Run r = hwnas("calibrate " + args);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains(message));
+  };
+  fails("local_cpu --measure-local /tmp/hwnas_ml.json --out /tmp/hwnas_ml_p.json --repeats 0",
+        "calibrate: --repeats must be between 1 and 10000, got 0");
+  fails("local_cpu --measure-local /tmp/hwnas_ml.json --out /tmp/hwnas_ml_p.json --threads 0",
+        "calibrate: --threads must be between 1 and 1024, got 0");
+  fails("local_cpu --measure-local /tmp/hwnas_ml.json --out /tmp/hwnas_ml_p.json --batch 1",
+        "calibrate: --batch (the training batch measured next to batch 1) must be between 2 and 4096, got 1");
+  fails("local_cpu --measure-local /tmp/hwnas_ml.json --out /tmp/hwnas_ml_p.json --warmup -1",
+        "calibrate: --warmup must be between 0 and 10000, got -1");
+  fails("local_cpu --measure-local /tmp/hwnas_ml.json -m ops.json --out /tmp/hwnas_ml_p.json",
+        "calibrate: give --measurements or --measure-local, not both");
+  fails("local_cpu --check m.json --repeats 5", "calibrate: --repeats needs --measure-local");
+  fails("local_cpu --measure-local /tmp/hwnas_ml.json", "need --out, --report or --folds");
+  fails("h100 --measure-local /tmp/hwnas_ml.json --out /tmp/hwnas_ml_p.json",
+        "calibrate: --measure-local times this machine's CPU executor; profile 'h100' is of kind 'gpu', not 'cpu'");
+  const Run junk = hwnas("calibrate local_cpu --measure-local /tmp/hwnas_ml.json --out /tmp/p.json --repeats many");
+  CHECK(junk.code == 2);
+  CHECK_THAT(junk.err, Contains("repeats"));
+}

@@ -119,7 +119,7 @@ TEST_CASE("malformed measurement files name the file, the entry, the field and t
   fails_with(R"({"ops": [{"op": "conv", "c_in": 3, "c_out": 8, "h": 8, "k": 3, "us_graph": 2},
                          {"op": "fft", "numel": 4, "us_graph": 1}]})",
              "m.json: ops[1].op: unknown op \"fft\" (conv, pointwise, depthwise, linear, sdpa, decode_attn, "
-             "batchnorm_eval, layernorm, softmax, add, mul or an activation)");
+             "batchnorm_eval, max_pool, avg_pool, global_avg_pool, layernorm, softmax, add, mul or an activation)");
   fails_with(R"({"ops": [{"op": "conv", "c_in": 3, "h": 8, "k": 3, "us_graph": 2}]})",
              "m.json: ops[0]: missing field 'c_out'");
   fails_with(R"({"ops": [{"op": "linear", "m": 1, "k": 0, "n_out": 4, "latency_us": 2}]})",
@@ -134,6 +134,7 @@ TEST_CASE("calibration recovers known parameters from synthetic measurements") {
   // bandwidths
   using graph::OpClass;
   hw::Profile truth = hw::load_profile("h100");
+  truth.compute_units = 0;  // efficiencies and bandwidths only; wave quantization has its own test
   auto set = [&](OpClass c, double compute, double memory, double overhead) {
     for (auto& e : truth.efficiency[static_cast<std::size_t>(c)]) e = {compute, memory, overhead};
   };
@@ -246,4 +247,142 @@ TEST_CASE("the predicted-vs-measured scatter is an SVG with one point per measur
   std::size_t points = 0;
   for (std::size_t at = svg.find("<circle"); at != std::string::npos; at = svg.find("<circle", at + 1)) ++points;
   CHECK(points == 3);
+}
+
+namespace {
+
+// A GPU-like profile with wave quantization on: 132 compute units, conv tiles 128 x 64.
+hw::Profile wave_profile() {
+  return hw::parse_profile(R"({
+    "format": "hwnas.profile/1", "name": "wavy", "description": "synthetic", "version": "1", "kind": "gpu",
+    "matrix_flops_per_s": {"fp16": 7e14}, "vector_flops_per_s": {"fp16": 1.3e14},
+    "memory_bandwidth_bytes_per_s": 3e12, "memory_capacity_bytes": 8e10, "onchip_bytes": 0,
+    "kernel_overhead_s": 2e-6, "compute_units": 132, "fuses_conv_bn_act": false,
+    "efficiency": {"default": {"compute": 0.5, "memory": 0.7},
+                   "conv": {"compute": 0.8, "memory": 0.6, "overhead_s": 4e-6, "tile_rows": 128, "tile_cols": 64}},
+    "sources": {"matrix_flops_per_s": "t", "vector_flops_per_s": "t", "memory_bandwidth_bytes_per_s": "t",
+                "memory_capacity_bytes": "t", "onchip_bytes": "t", "kernel_overhead_s": "t", "efficiency": "t",
+                "compute_units": "t"}})",
+                           "wavy.json");
+}
+
+}  // namespace
+
+TEST_CASE("wave quantization: a grid smaller than the machine, or a partial last wave, slows the arithmetic") {
+  const hw::Profile p = wave_profile();
+  auto conv = [&](int n, int cin, int cout, int h) {
+    const hw::MeasurementSet s = hw::parse_measurements(
+        R"([{"op": "conv", "n": )" + std::to_string(n) + R"(, "c_in": )" + std::to_string(cin) + R"(, "c_out": )" +
+            std::to_string(cout) + R"(, "h": )" + std::to_string(h) + R"(, "k": 3, "dtype": "fp16", "latency_us": 1}])",
+        "m.json");
+    return cost::analyze(s.items[0].graph, p, hw::Dtype::fp16).layers.back();
+  };
+  // 1 x 512 x 14 x 14 -> 512: rows 196 -> 2 tiles, cols 512 -> 8 tiles: 16 of 132 units busy
+  const cost::NodeCost small = conv(1, 512, 512, 14);
+  CHECK(small.out_rows == 196);
+  CHECK(small.out_cols == 512);
+  CHECK(small.utilisation == Approx(16.0 / 132));
+  CHECK(small.compute_s == Approx(2.0 * small.macs / (7e14 * 0.8) * 132 / 16));
+  // 132 x 128 rows x 64 cols exactly: one full wave; one more row tile starts a second wave
+  CHECK(conv(66, 64, 128, 16).utilisation == Approx(1.0));  // rows 66*256 = 132 tiles of 128, cols 2 tiles
+  CHECK(conv(67, 64, 128, 16).utilisation == Approx(268.0 / 396));  // 134 x 2 tiles in 3 waves
+  // off without compute_units: the profile as before
+  hw::Profile off = p;
+  off.compute_units = 0;
+  const hw::MeasurementSet s = hw::parse_measurements(
+      R"([{"op": "conv", "n": 1, "c_in": 512, "c_out": 512, "h": 14, "k": 3, "dtype": "fp16", "latency_us": 1}])", "m.json");
+  const cost::NodeCost plain = cost::analyze(s.items[0].graph, off, hw::Dtype::fp16).layers.back();
+  CHECK(plain.utilisation == 1.0);
+  CHECK(plain.compute_s == Approx(2.0 * plain.macs / (7e14 * 0.8)));
+}
+
+TEST_CASE("calibration recovers known wave-quantization tiles and overheads from synthetic measurements") {
+  const hw::Profile truth = wave_profile();
+  // convolutions from a few tiles to many waves, compute-bound (wide channels) and small
+  std::string ops;
+  for (int n : {1, 4, 32})
+    for (int c : {96, 192, 320, 640})
+      for (int h : {7, 13, 28}) {
+        ops += ops.empty() ? "" : ",";
+        ops += R"({"op": "conv", "n": )" + std::to_string(n) + R"(, "c_in": )" + std::to_string(c) + R"(, "c_out": )" +
+               std::to_string(c) + R"(, "h": )" + std::to_string(h) + R"(, "k": 3, "dtype": "fp16", "us_graph": 1})";
+      }
+  hw::MeasurementSet s = hw::parse_measurements("[" + ops + "]", "synthetic.json");
+  for (auto& m : s.items) m.latency_s = hw::predict(truth, m);
+  hw::Profile start = truth;  // wrong efficiency, overhead and tiles
+  for (auto& e : start.efficiency[static_cast<std::size_t>(graph::OpClass::conv)]) e = {0.3, 0.3, 2e-5, 16, 16};
+  const hw::FitResult f = hw::fit(start, s.items, {});
+  CHECK(f.loss < 1e-5);
+  const hw::Efficiency& e = f.profile.eff(graph::OpClass::conv, hw::Dtype::fp16);
+  CHECK(e.tile_rows == 128);
+  CHECK(e.tile_cols == 64);
+  CHECK(e.compute == Approx(0.8).epsilon(0.02));
+  CHECK(e.overhead_s == Approx(4e-6).epsilon(0.02));
+  CHECK(std::find(f.fitted.begin(), f.fitted.end(), "conv.tile_rows") != f.fitted.end());
+  // a profile without compute_units gets no tile parameters
+  hw::Profile plain = start;
+  plain.compute_units = 0;
+  const hw::FitResult g = hw::fit(plain, s.items, {});
+  CHECK(std::find(g.fitted.begin(), g.fitted.end(), "conv.tile_rows") == g.fitted.end());
+}
+
+TEST_CASE("a profile with wave quantization round-trips through JSON, and bad tiles are errors") {
+  const hw::Profile p = wave_profile();
+  const std::string text = hw::profile_to_json(p);
+  const hw::Profile back = hw::parse_profile(text, "back.json");
+  CHECK(hw::profile_to_json(back) == text);
+  CHECK(back.compute_units == 132);
+  CHECK(back.eff(graph::OpClass::conv, hw::Dtype::fp16).tile_rows == 128);
+  CHECK(back.eff(graph::OpClass::conv, hw::Dtype::fp16).tile_cols == 64);
+  CHECK(back.eff(graph::OpClass::linear, hw::Dtype::fp16).tile_rows == 0);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    const auto at = t.find(from);
+    REQUIRE(at != std::string::npos);
+    return t.replace(at, from.size(), to);
+  };
+  CHECK_THROWS_WITH(hw::parse_profile(with("\"tile_rows\": 128.0", "\"tile_rows\": 0.5"), "p.json"),
+                    "p.json: efficiency.conv.tile_rows: a tile is at least 1 element (or 0: no tiling), got 0.5");
+  CHECK_THROWS_WITH(hw::parse_profile(with("\"compute_units\": 132.0", "\"compute_units\": -4"), "p.json"),
+                    "p.json: compute_units: must be >= 0, got -4");
+  CHECK_THROWS_WITH(hw::parse_profile(with("\"compute_units\": \"t\",", ""), "p.json"),
+                    "p.json: sources: no source given for 'compute_units'");
+}
+
+TEST_CASE("pooling entries in a per-op measurement file build the pooling op") {
+  const hw::MeasurementSet s = hw::parse_measurements(
+      R"([{"op": "max_pool", "n": 2, "c": 32, "h": 28, "k": 2, "latency_us": 5},
+          {"op": "avg_pool", "n": 1, "c": 8, "h": 14, "w": 12, "k": 3, "stride": 2, "padding": 1, "latency_us": 2},
+          {"op": "global_avg_pool", "n": 4, "c": 128, "h": 7, "latency_us": 3}])",
+      "m.json");
+  REQUIRE(s.items.size() == 3);
+  CHECK(s.items[0].graph.node(1).op == graph::Op::max_pool);
+  CHECK(s.items[0].graph.node(1).shape == graph::Shape{2, 32, 14, 14});
+  CHECK(s.items[0].label == "max_pool 2x32x28x28 k2 s2 fp32");
+  CHECK(s.items[1].graph.node(1).shape == graph::Shape{1, 8, 7, 6});
+  CHECK(s.items[2].graph.node(1).op == graph::Op::global_avg_pool);
+  CHECK(s.items[2].label == "global_avg_pool 4x128x7x7 fp32");
+  fails_with(R"([{"op": "max_pool", "c": 8, "h": 8, "latency_us": 1}])", "m.json: measurements[0]: missing field 'k'");
+}
+
+TEST_CASE("measure_local times every op shape with the executor, in the per-op format calibration reads") {
+  hw::LocalBenchOptions opt;
+  opt.batch = 2;  // small, so that the test is quick
+  opt.repeats = 1;
+  opt.warmup = 0;
+  opt.threads = 1;
+  const std::string text = hw::measure_local(opt);
+  const hw::MeasurementSet s = hw::parse_measurements(text, "local.json");
+  const auto j = nlohmann::json::parse(text);
+  REQUIRE(s.items.size() == j.at("ops").size());
+  CHECK(s.items.size() % 2 == 0);  // every shape at batch 1 and at the batch
+  const std::size_t half = s.items.size() / 2;
+  for (std::size_t i = 0; i < half; ++i) {
+    INFO(s.items[i].label);
+    CHECK(s.items[i].latency_s > 0);
+    CHECK(graph::numel(s.items[i + half].graph.node(0).shape) == 2 * graph::numel(s.items[i].graph.node(0).shape));
+  }
+  hw::LocalBenchOptions bad;
+  bad.repeats = 0;
+  CHECK_THROWS_WITH(hw::measure_local(bad), "calibrate: --repeats must be between 1 and 10000, got 0");
 }

@@ -87,10 +87,12 @@ void write_errors(const std::string& path, const hw::MeasurementSet& set, const 
 int cmd_calibrate(const Args& args) {
   po::options_description o(
       "hwnas calibrate <profile> --measurements F.json --out P.json [options]\n"
-      "hwnas calibrate --base <template> --name NAME --measurements F.json --out P.json [options]");
-  std::string base, measurements, out, report, check, name, description;
+      "hwnas calibrate --base <template> --name NAME --measurements F.json --out P.json [options]\n"
+      "hwnas calibrate local_cpu --measure-local OPS.json --out P.json [options]");
+  std::string base, measurements, out, report, check, name, description, measure_local;
   int folds = 0;
   std::uint64_t seed = 1;
+  hw::LocalBenchOptions bench;
   o.add_options()
       ("help,h", "show this help")
       ("profile", po::value<std::string>(), "profile to refine: built-in name or .json file")
@@ -102,21 +104,49 @@ int cmd_calibrate(const Args& args) {
       ("folds", po::value(&folds)->default_value(0), "also score a k-fold cross-validation (fit on k-1 folds, predict the held-out one)")
       ("seed", po::value(&seed)->default_value(1), "seed of the fold assignment")
       ("check", po::value(&check), "score the (fitted) profile on this measurement file, never fitted to it")
-      ("report", po::value(&report), "write scatter SVGs and error tables into this directory");
+      ("report", po::value(&report), "write scatter SVGs and error tables into this directory")
+      ("measure-local", po::value(&measure_local), "time per-op micro-benchmarks with the CPU executor on this machine, write them to this file and fit to them")
+      ("threads", po::value(&bench.threads)->default_value(bench.threads), "--measure-local: executor threads")
+      ("batch", po::value(&bench.batch)->default_value(bench.batch), "--measure-local: the training batch, timed next to batch 1")
+      ("repeats", po::value(&bench.repeats)->default_value(bench.repeats), "--measure-local: timed runs per op (median)")
+      ("warmup", po::value(&bench.warmup)->default_value(bench.warmup), "--measure-local: untimed runs per op first");
   po::variables_map vm;
   if (!parse_options(args, o, "profile", vm)) return 0;
+  if (!measure_local.empty()) {
+    if (!measurements.empty()) throw Error("calibrate: give --measurements or --measure-local, not both");
+    hw::check(bench);
+  } else {
+    for (const char* k : {"threads", "batch", "repeats", "warmup"})
+      if (!vm[k].defaulted()) throw Error(std::string("calibrate: --") + k + " needs --measure-local");
+  }
   if (vm.count("profile") == (base.empty() ? 0u : 1u))
     throw Error("calibrate: give exactly one starting point: a <profile> or --base <template>");
-  if (measurements.empty() && check.empty()) throw Error("calibrate: nothing to do: give --measurements and/or --check");
-  if (!measurements.empty() && out.empty() && report.empty() && folds == 0)
-    throw Error("calibrate: --measurements needs --out, --report or --folds (otherwise the fit goes nowhere)");
+  const bool fits = !measurements.empty() || !measure_local.empty();
+  if (!fits && check.empty())
+    throw Error("calibrate: nothing to do: give --measurements, --measure-local and/or --check");
+  if (fits && out.empty() && report.empty() && folds == 0)
+    throw Error("calibrate: --measurements and --measure-local need --out, --report or --folds (otherwise the fit goes nowhere)");
   if (!base.empty() && name.empty()) throw Error("calibrate: --base needs --name for the new profile");
-  if (measurements.empty() && (!out.empty() || folds != 0))
-    throw Error("calibrate: --out and --folds need --measurements");
+  if (!fits && (!out.empty() || folds != 0)) throw Error("calibrate: --out and --folds need --measurements or --measure-local");
 
   hw::Profile start = hw::load_profile(base.empty() ? vm["profile"].as<std::string>() : base);
   if (!base.empty() && !start.is_template)
     throw Error("calibrate: --base: '" + base + "' is not a template (\"template\": true); give it as <profile>");
+  if (!measure_local.empty()) {
+    if (start.kind != "cpu")
+      throw Error("calibrate: --measure-local times this machine's CPU executor; profile '" + start.name +
+                  "' is of kind '" + start.kind + "', not 'cpu'");
+    fix_openblas_coretype("calibrate", args);
+    std::fprintf(stderr, "measuring per-op latencies with the executor (%d threads, batch 1 and %lld)...\n",
+                 bench.threads, static_cast<long long>(bench.batch));
+    const std::string text = hw::measure_local(bench, [](int done, int total) {
+      std::fprintf(stderr, "\r  %d / %d ops", done, total);
+      if (done == total) std::fprintf(stderr, "\n");
+    });
+    write_file_atomic(measure_local, text);
+    std::printf("wrote %s\n", measure_local.c_str());
+    measurements = measure_local;
+  }
   hw::FitOptions opt;
   opt.fit_ceilings = start.is_template;  // a template's peaks are rough: fit them too
   const std::string date = today();

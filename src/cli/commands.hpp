@@ -15,6 +15,11 @@ using Args = std::vector<std::string>;
 bool parse_options(const Args& args, const boost::program_options::options_description& o, const char* positional,
                    boost::program_options::variables_map& vm);
 
+// OpenBLAS chooses its kernels when it loads, from OPENBLAS_CORETYPE when that is set: where
+// that names a core type without AVX-512 on a CPU that has it, runs `hwnas <command> args`
+// again without it (options.cpp). Returns only when no re-run is needed.
+void fix_openblas_coretype(const std::string& command, const Args& args);
+
 int cmd_cost(const Args& args);
 int cmd_zoo(const Args& args);
 int cmd_profiles(const Args& args);

@@ -1,9 +1,5 @@
 // `hwnas train`: trains and evaluates an image architecture on Fashion-MNIST on this CPU.
-#include <unistd.h>
-
 #include <boost/program_options.hpp>
-#include <cctype>
-#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,28 +14,6 @@ namespace po = boost::program_options;
 namespace hwnas::cli {
 namespace {
 
-// OpenBLAS chooses its kernels when it loads, from OPENBLAS_CORETYPE when that is set. A
-// core type without AVX-512 on a CPU that has it (OPENBLAS_CORETYPE=Haswell on AVX-512
-// cores) halves GEMM speed, so the command runs itself again without it. Returns only when
-// no re-run is needed.
-void fix_openblas_coretype(const Args& args) {
-  const char* core = std::getenv("OPENBLAS_CORETYPE");
-  if (!core || std::getenv("HWNAS_OPENBLAS_REEXEC") || !__builtin_cpu_supports("avx512f")) return;
-  std::string c(core);
-  for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (c.find("skylakex") != std::string::npos || c.find("cooperlake") != std::string::npos ||
-      c.find("sapphire") != std::string::npos)
-    return;
-  unsetenv("OPENBLAS_CORETYPE");
-  setenv("HWNAS_OPENBLAS_REEXEC", "1", 1);
-  std::vector<std::string> keep{"hwnas", "train"};
-  keep.insert(keep.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : keep) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  execv("/proc/self/exe", argv.data());  // returns only on failure: carry on as we are
-}
-
 std::string fmt(double v, int prec) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", prec, v);
@@ -49,7 +23,7 @@ std::string fmt(double v, int prec) {
 }  // namespace
 
 int cmd_train(const Args& args) {
-  fix_openblas_coretype(args);
+  fix_openblas_coretype("train", args);
   po::options_description o("hwnas train <model> [options]");
   std::string dataset, data_dir, format, schedule;
   exec::TrainConfig cfg;

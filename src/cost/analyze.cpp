@@ -126,6 +126,15 @@ void apply_roofline(NodeCost& c, const hw::Profile& prof, hw::Dtype dtype) {
   const bool onchip = prof.onchip_bytes > 0 && static_cast<double>(c.bytes) <= prof.onchip_bytes;
   const double bw = onchip ? prof.onchip_bandwidth_bytes_per_s : prof.memory_bandwidth_bytes_per_s;
   c.memory_s = static_cast<double>(c.bytes) / (bw * e.memory);
+  // wave quantization: the tiles run in waves over the compute units; a last, partial wave
+  // (or a grid smaller than the machine) leaves units idle, which slows the arithmetic
+  c.utilisation = 1;
+  if (prof.compute_units > 0 && e.tile_rows > 0 && e.tile_cols > 0 && c.out_rows > 0 && c.out_cols > 0) {
+    const double tiles = std::ceil(static_cast<double>(c.out_rows) / e.tile_rows) *
+                         std::ceil(static_cast<double>(c.out_cols) / e.tile_cols);
+    c.utilisation = tiles / (std::ceil(tiles / prof.compute_units) * prof.compute_units);
+    c.compute_s /= c.utilisation;
+  }
   c.overhead_s = prof.overhead_s(c.cls, dtype);
   const double body = std::max(c.compute_s, c.memory_s);
   c.latency_s = body + c.overhead_s;
@@ -214,6 +223,8 @@ CostReport analyze(const Graph& g, const hw::Profile& prof, hw::Dtype dtype) {
     c.weight_bytes = (c.params + c.buffers) * eb;
     c.activation_bytes = out_bytes(i);
     const std::int64_t out = numel(nd.shape);
+    c.out_cols = nd.shape.empty() ? 1 : nd.shape.size() == 4 ? nd.shape[1] : nd.shape.back();
+    c.out_rows = c.out_cols > 0 ? out / c.out_cols : 0;
     auto in_shape = [&](int k) -> const graph::Shape& { return g.node(nd.inputs[k]).shape; };
 
     switch (nd.op) {

@@ -21,6 +21,10 @@ struct Param {
   double lo, hi;
   std::function<double(const Profile&)> get;
   std::function<void(Profile&, double)> set;
+  // a tile's rows: this and the next parameter (its columns) are swept jointly over powers
+  // of two, each pair with the best values of the class's other numbers (parameters
+  // `coupled` .. this one - 1: efficiencies and overhead, which a tile trades against)
+  int coupled = -1;
 };
 
 constexpr double kHuberScale = 0.1;  // |log ratio| where the loss turns from quadratic to linear
@@ -33,7 +37,7 @@ double robust(double log_ratio) {
 // Which (class, dtype) pairs run kernels in these measurements, and whether any op's bytes
 // fit on chip.
 struct Usage {
-  std::array<std::array<bool, kDtypes>, kClasses> runs{}, computes{};
+  std::array<std::array<bool, kDtypes>, kClasses> runs{}, computes{}, matrix{};
   std::array<bool, kDtypes> dtypes{};
   bool onchip = false;
 };
@@ -72,6 +76,7 @@ Usage usage(const Profile& p, const std::vector<Costed>& items) {
       const std::size_t k = static_cast<std::size_t>(c.cls);
       u.runs[k][d] = true;
       if (c.flops + c.other_flops > 0) u.computes[k][d] = true;
+      if (c.macs > 0) u.matrix[k][d] = true;
       if (p.onchip_bytes > 0 && static_cast<double>(c.bytes) <= p.onchip_bytes) u.onchip = true;
     }
   }
@@ -97,12 +102,22 @@ std::vector<Param> free_params(const Profile& p, const Usage& u, const FitOption
       auto getter = [k, d](double Efficiency::*field) {
         return [k, d, field](const Profile& q) { return q.efficiency[k][d].*field; };
       };
+      const int first = static_cast<int>(out.size());
       if (u.computes[k][d])
         out.push_back({key + ".compute", 1e-3, 1.0, getter(&Efficiency::compute), setter(&Efficiency::compute)});
       out.push_back({key + ".memory", 1e-3, 1.0, getter(&Efficiency::memory), setter(&Efficiency::memory)});
       out.push_back({key + ".overhead_s", 1e-8, 1e-2,
                      [k, d](const Profile& q) { return q.overhead_s(static_cast<graph::OpClass>(k), static_cast<Dtype>(d)); },
                      setter(&Efficiency::overhead_s)});
+      // wave quantization, where the profile counts its compute units: the output tile of
+      // the class's matrix kernels, a power of two from 1 to 1024 per side
+      if (p.compute_units > 0 && u.matrix[k][d])
+        for (double Efficiency::*field : {&Efficiency::tile_rows, &Efficiency::tile_cols}) {
+          auto set = setter(field);
+          out.push_back({key + (field == &Efficiency::tile_rows ? ".tile_rows" : ".tile_cols"), 1.0, 1024.0,
+                         getter(field), [set](Profile& q, double x) { set(q, std::exp2(std::round(std::log2(x)))); },
+                         field == &Efficiency::tile_rows ? first : -1});
+        }
     }
   }
   if (u.onchip) {
@@ -231,6 +246,46 @@ FitResult fit(const Profile& start, const std::vector<Measurement>& items, const
   constexpr int kGrid = 13;
   for (int sweep = 0; sweep < 2; ++sweep)
     for (std::size_t i = 0; i < np; ++i) {
+      if (params[i].coupled >= 0) {
+        // every pair of powers of two from 1 to 1024, each with the class's other numbers
+        // re-fitted (two rounds of golden-section searches in log space, one number at a
+        // time); outside the evaluation budget
+        const int counted = res.evaluations;
+        const std::size_t first = static_cast<std::size_t>(params[i].coupled);
+        const std::vector<double> x0(x.begin(), x.end());
+        for (int r = 0; r <= 10; ++r)
+          for (int c = 0; c <= 10; ++c) {
+            params[i].set(p, std::exp2(r));
+            params[i + 1].set(p, std::exp2(c));
+            std::vector<double> xc(x0.begin() + static_cast<std::ptrdiff_t>(first), x0.begin() + static_cast<std::ptrdiff_t>(i));
+            for (std::size_t k = first; k < i; ++k) params[k].set(p, std::exp(xc[k - first]));
+            double l = loss(p);
+            for (int round = 0; round < 2; ++round)
+              for (std::size_t k = first; k < i; ++k) {
+                auto at = [&](double xk) {
+                  params[k].set(p, std::exp(xk));
+                  return loss(p);
+                };
+                const double g = 0.5 * (std::sqrt(5.0) - 1.0);
+                double a = std::log(params[k].lo), b = std::log(params[k].hi);
+                double u = b - g * (b - a), v = a + g * (b - a), lu = at(u), lv = at(v);
+                for (int it = 0; it < 24; ++it) {
+                  if (lu < lv) b = v, v = u, lv = lu, u = b - g * (b - a), lu = at(u);
+                  else a = u, u = v, lu = lv, v = a + g * (b - a), lv = at(v);
+                }
+                if (std::min(lu, lv) < l) l = std::min(lu, lv), xc[k - first] = lu < lv ? u : v;
+                params[k].set(p, std::exp(xc[k - first]));
+              }
+            if (l < best) {
+              best = l, x[i] = r * std::log(2.0), x[i + 1] = c * std::log(2.0);
+              for (std::size_t k = first; k < i; ++k) x[k] = xc[k - first];
+            }
+          }
+        for (std::size_t k = first; k <= i + 1; ++k) params[k].set(p, std::exp(x[k]));
+        res.evaluations = counted;
+        ++i;
+        continue;
+      }
       const double a = std::log(params[i].lo), b = std::log(params[i].hi);
       for (int k = 0; k < kGrid; ++k) {
         const double xi = a + (b - a) * k / (kGrid - 1);

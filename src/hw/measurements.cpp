@@ -162,6 +162,19 @@ Measurement op_measurement(const Entry& e) {
     b.node("op", Op::batch_norm, {b.input("x", {n, c, h, w})});
     m.label = "batch_norm ";
     m.label += dims({n, c, h, w});
+  } else if (op == "max_pool" || op == "avg_pool" || op == "global_avg_pool") {
+    const std::int64_t n = e.count("n", 1), c = e.count("c"), h = e.count("h"), w = e.count("w", h);
+    graph::Attrs a;
+    if (op != "global_avg_pool") {
+      const std::int64_t k = e.count("k");
+      a.kh = a.kw = static_cast<int>(k);
+      a.sh = a.sw = static_cast<int>(e.count("stride", k));
+      a.ph = a.pw = static_cast<int>(e.count("padding", 0, 0));
+    }
+    Op o;
+    graph::op_from_name(op, o);
+    b.node("op", o, {b.input("x", {n, c, h, w})}, a);
+    m.label = op + " " + dims({n, c, h, w}) + (op == "global_avg_pool" ? "" : " k" + std::to_string(a.kh) + " s" + std::to_string(a.sh));
   } else if (op == "layernorm" || op == "layer_norm" || op == "softmax") {
     const std::int64_t rows = e.count("rows"), cols = e.count("cols");
     b.node("op", op == "softmax" ? Op::softmax : Op::layer_norm, {b.input("x", {rows, cols})});
@@ -170,8 +183,8 @@ Measurement op_measurement(const Entry& e) {
     Op o;
     if (!graph::op_from_name(op, o) || !(graph::is_activation(o) || o == Op::add || o == Op::mul))
       e.fail("op", "unknown op \"" + op +
-                       "\" (conv, pointwise, depthwise, linear, sdpa, decode_attn, batchnorm_eval, layernorm, "
-                       "softmax, add, mul or an activation)");
+                       "\" (conv, pointwise, depthwise, linear, sdpa, decode_attn, batchnorm_eval, max_pool, "
+                       "avg_pool, global_avg_pool, layernorm, softmax, add, mul or an activation)");
     const std::int64_t numel = e.count("numel");
     const int x = b.input("x", {numel});
     if (o == Op::add || o == Op::mul) b.node("op", o, {x, b.input("y", {numel})});

@@ -91,7 +91,7 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   static const std::set<std::string> known{
       "format", "name", "description", "version", "kind", "matrix_flops_per_s", "vector_flops_per_s",
       "memory_bandwidth_bytes_per_s", "memory_capacity_bytes", "onchip_bytes", "onchip_bandwidth_bytes_per_s",
-      "kernel_overhead_s", "fuses_conv_bn_act", "folds_constants", "template", "tf32_classes", "efficiency",
+      "kernel_overhead_s", "compute_units", "fuses_conv_bn_act", "folds_constants", "template", "tf32_classes", "efficiency",
       "sources", "calibration", "notes"};
   for (const auto& [k, v] : root.items())
     if (!known.count(k)) r.fail(k, "unknown field");
@@ -111,6 +111,7 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   p.onchip_bandwidth_bytes_per_s =
       p.onchip_bytes > 0 ? r.field(root, "onchip_bandwidth_bytes_per_s") : 0;
   p.kernel_overhead_s = r.field(root, "kernel_overhead_s", true);
+  if (root.contains("compute_units")) p.compute_units = r.field(root, "compute_units", true);
   const json& fuse = r.need(root, "fuses_conv_bn_act", "fuses_conv_bn_act");
   if (!fuse.is_boolean()) r.fail("fuses_conv_bn_act", "must be true or false, got " + show(fuse));
   p.fuses_conv_bn_act = fuse.get<bool>();
@@ -150,13 +151,21 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   const json& eff = r.need(root, "efficiency", "efficiency");
   if (!eff.is_object()) r.fail("efficiency", "must be an object, got " + show(eff));
   auto read_eff = [&](const json& v, const std::string& path, Efficiency base) {
-    if (!v.is_object()) r.fail(path, "must be an object {compute, memory, overhead_s}, got " + show(v));
+    if (!v.is_object())
+      r.fail(path, "must be an object {compute, memory, overhead_s, tile_rows, tile_cols}, got " + show(v));
     for (const auto& [k, x] : v.items()) {
       if (k == "overhead_s") {
         base.overhead_s = r.positive(x, path + "." + k, true);
         continue;
       }
-      if (k != "compute" && k != "memory") r.fail(path + "." + k, "unknown field (compute, memory, overhead_s)");
+      if (k == "tile_rows" || k == "tile_cols") {
+        const double t = r.positive(x, path + "." + k, true);
+        if (t > 0 && t < 1) r.fail(path + "." + k, "a tile is at least 1 element (or 0: no tiling), got " + show(x));
+        (k == "tile_rows" ? base.tile_rows : base.tile_cols) = t;
+        continue;
+      }
+      if (k != "compute" && k != "memory")
+        r.fail(path + "." + k, "unknown field (compute, memory, overhead_s, tile_rows, tile_cols)");
       const double e = r.positive(x, path + "." + k);
       if (e > 1.0) r.fail(path + "." + k, "an efficiency is a share of the peak, at most 1, got " + show(x));
       (k == "compute" ? base.compute : base.memory) = e;
@@ -198,6 +207,8 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     if (!p.sources.count(k)) throw Error(source + ": sources: no source given for '" + std::string(k) + "'");
   if (p.onchip_bytes > 0 && !p.sources.count("onchip_bandwidth_bytes_per_s"))
     throw Error(source + ": sources: no source given for 'onchip_bandwidth_bytes_per_s'");
+  if (p.compute_units > 0 && !p.sources.count("compute_units"))
+    throw Error(source + ": sources: no source given for 'compute_units'");
   if (root.contains("calibration")) p.calibration = root.at("calibration").dump();
   if (root.contains("notes")) p.notes = root.at("notes").dump();
   return p;
@@ -214,10 +225,13 @@ std::string profile_to_json(const Profile& p) {
   auto eff_json = [](const Efficiency& e) {
     json j = {{"compute", e.compute}, {"memory", e.memory}};
     if (e.overhead_s >= 0) j["overhead_s"] = e.overhead_s;
+    if (e.tile_rows > 0) j["tile_rows"] = e.tile_rows;
+    if (e.tile_cols > 0) j["tile_cols"] = e.tile_cols;
     return j;
   };
   auto same = [](const Efficiency& a, const Efficiency& b) {
-    return a.compute == b.compute && a.memory == b.memory && a.overhead_s == b.overhead_s;
+    return a.compute == b.compute && a.memory == b.memory && a.overhead_s == b.overhead_s &&
+           a.tile_rows == b.tile_rows && a.tile_cols == b.tile_cols;
   };
   o["format"] = kFormat;
   o["name"] = p.name;
@@ -232,6 +246,7 @@ std::string profile_to_json(const Profile& p) {
   o["onchip_bytes"] = p.onchip_bytes;
   if (p.onchip_bytes > 0) o["onchip_bandwidth_bytes_per_s"] = p.onchip_bandwidth_bytes_per_s;
   o["kernel_overhead_s"] = p.kernel_overhead_s;
+  if (p.compute_units > 0) o["compute_units"] = p.compute_units;
   o["fuses_conv_bn_act"] = p.fuses_conv_bn_act;
   auto class_list = [](const std::vector<graph::OpClass>& v) {
     json t = json::array();

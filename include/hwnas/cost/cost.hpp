@@ -29,6 +29,10 @@ struct NodeCost {
   double intensity = 0;               // (flops + other_flops) / bytes
   double compute_s = 0, memory_s = 0, overhead_s = 0, latency_s = 0;
   Bound bound = Bound::none;
+  // The output seen as a matrix, for wave quantization: cols = the channel dim of an NCHW
+  // tensor (dim 1) or the feature dim (last) otherwise, rows = the other elements.
+  std::int64_t out_rows = 0, out_cols = 0;
+  double utilisation = 1;  // share of the compute units its tiles keep busy (1 without tiling)
 };
 
 struct Totals {

@@ -5,6 +5,7 @@
 // per-op entries give an op's shape. Every prediction goes through cost::analyze, so
 // calibrating and costing never disagree.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,21 @@ struct CrossValidation {
 // k-fold cross-validation; folds come from a seeded shuffle of the measurements.
 CrossValidation cross_validate(const Profile& start, const std::vector<Measurement>& items,
                                const FitOptions& opt, int folds, std::uint64_t seed);
+
+// Per-op micro-benchmarks of this machine's CPU executor (`hwnas calibrate --measure-local`).
+struct LocalBenchOptions {
+  int threads = 2;            // TBB threads the executor runs on
+  std::int64_t batch = 128;   // the training batch: every op is timed at batch 1 and at this
+  int repeats = 15;           // timed forwards per op; the median is kept
+  int warmup = 3;             // untimed forwards first
+};
+// Throws hwnas::Error naming the option and its bad value.
+void check(const LocalBenchOptions& opt);
+// Times a fixed set of op shapes (conv, pointwise, depthwise, linear, batch norm, activations,
+// add, pooling, layer norm, softmax; fp32, batch 1 and opt.batch), each alone as a one-op
+// graph through exec::Network's eval-mode forward, and returns a per-op measurement file
+// (README "Calibration") that parse_measurements reads. `progress(done, total)` after each op.
+std::string measure_local(const LocalBenchOptions& opt, const std::function<void(int, int)>& progress = {});
 
 // A predicted-vs-measured scatter on log-log axes with the y = x line and a +-10 % band,
 // as a standalone SVG document.

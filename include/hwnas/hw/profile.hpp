@@ -27,6 +27,10 @@ struct Efficiency {
   double compute = 1.0;
   double memory = 1.0;
   double overhead_s = -1;  // < 0: kernel_overhead_s
+  // Wave quantization (only where the profile sets compute_units): a kernel splits its output,
+  // seen as a matrix (cost::NodeCost::out_rows x out_cols), into tiles of tile_rows x tile_cols
+  // elements that run in waves over the compute units. 0: no tiling for this class.
+  double tile_rows = 0, tile_cols = 0;
 };
 
 struct Profile {
@@ -39,6 +43,10 @@ struct Profile {
   double onchip_bytes = 0;                    // last-level cache / SRAM
   double onchip_bandwidth_bytes_per_s = 0;    // used when an op's bytes fit on chip
   double kernel_overhead_s = 0;               // per launched op
+  // Units a kernel's tiles are spread over (a GPU's SMs); 0: no wave quantization. With tiles
+  // from Efficiency::tile_rows/tile_cols, a kernel of T tiles runs ceil(T / units) waves and
+  // uses T / (waves x units) of the machine (cost/analyze.cpp, apply_roofline).
+  double compute_units = 0;
   bool fuses_conv_bn_act = false;             // the deployment stack folds BN and activation into conv
   // Constant folding: ops the deployment stack evaluates at conversion time when all their
   // inputs are constants (x*0 is one). Non-empty also means x*0 and dead ops are dropped
