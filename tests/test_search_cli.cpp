@@ -73,22 +73,22 @@ TEST_CASE("cli: search --reference costs zoo models on the run's profiles into r
   const std::string space = kSpaces + "mobilenet_v2_space.json";
   const std::string args = "search " + space + " --profile raspberry_pi_4 --objective params:min --objective latency:min"
                            " --budget 30 --population 10 --seed 2 -q --out ";
-  // default: mobilenet_v2 and resnet18 for a space of 3-channel images
+  // default: mobilenet_v2 and mobilenet_v3_large for a space of 3-channel images
   REQUIRE(hwnas(args + dir).code == 0);
   auto run = nlohmann::json::parse(slurp(dir + "/run.json"));
   REQUIRE(run.at("references").size() == 2);
   CHECK(run.at("references")[0].at("name") == "mobilenet_v2");
-  CHECK(run.at("references")[1].at("name") == "resnet18");
+  CHECK(run.at("references")[1].at("name") == "mobilenet_v3_large");
   CHECK(run.at("references")[0].at("metrics").at("params") == 3504872);  // torchvision's count
   const Run cost = hwnas("cost mobilenet_v2 --profile raspberry_pi_4 --format json");
   REQUIRE(cost.code == 0);
   CHECK(run.at("references")[0].at("metrics").at("latency_ms@raspberry_pi_4").get<double>() ==
         Approx(nlohmann::json::parse(cost.out).at("totals").at("latency_s").get<double>() * 1e3));
-  CHECK_THAT(slurp(dir + "/front.svg"), Contains(">mobilenet_v2</text>") && Contains(">resnet18</text>"));
+  CHECK_THAT(slurp(dir + "/front.svg"), Contains(">mobilenet_v2</text>") && Contains(">mobilenet_v3_large</text>"));
   // hwnas report rebuilds them from run.json; --resume keeps them
   std::filesystem::remove(dir + "/front.svg");
   REQUIRE(hwnas("report " + dir).code == 0);
-  CHECK_THAT(slurp(dir + "/front.svg"), Contains(">resnet18</text>"));
+  CHECK_THAT(slurp(dir + "/front.svg"), Contains(">mobilenet_v3_large</text>"));
   REQUIRE(hwnas("search --resume --out " + dir + " -q").code == 0);
   CHECK(nlohmann::json::parse(slurp(dir + "/run.json")).at("references").size() == 2);
   std::filesystem::remove_all(dir);

@@ -162,7 +162,7 @@ std::vector<std::string> default_references(const space::Space& s) {
     return {};
   }
   if (in.size() != 4) return {};
-  if (in[1] == 3) return {"mobilenet_v2", "resnet18"};
+  if (in[1] == 3) return {"mobilenet_v2", "mobilenet_v3_large"};
   if (in[1] == 1 && in[2] == 28 && in[3] == 28) return {"fmnist_a", "fmnist_b"};
   return {};
 }

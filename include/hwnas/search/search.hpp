@@ -56,10 +56,10 @@ struct Config {
   std::vector<Reference> references;    // zoo models to compare with (evaluated before the run)
 };
 
-// The zoo models a space's members are compared with by default: mobilenet_v2 and resnet18 when
-// its members take 3-channel images, fmnist_a and fmnist_b when they take 28x28 single-channel
-// images, none otherwise (token models, other inputs). Judged on the member whose genes are all
-// at their lowest value.
+// The zoo models a space's members are compared with by default: mobilenet_v2 and
+// mobilenet_v3_large when its members take 3-channel images, fmnist_a and fmnist_b when they take
+// 28x28 single-channel images, none otherwise (token models, other inputs). Judged on the member
+// whose genes are all at their lowest value.
 std::vector<std::string> default_references(const space::Space& s);
 
 std::string to_json(const Config& c);
