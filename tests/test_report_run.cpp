@@ -121,6 +121,62 @@ TEST_CASE("run report: front, hypervolume and the four files of a two-objective 
   for (const auto& e : fs::directory_iterator(d)) CHECK(e.path().extension() != ".tmp");
 }
 
+TEST_CASE("run report: zoo reference models are labelled points, compared with the front, never on it") {
+  const std::string d = fresh_dir("refs");
+  std::string run = kRun2;
+  run.insert(run.rfind('}'), R"(, "references": [
+   {"name": "big_net", "metrics": {"accuracy": 0.85, "latency_ms@raspberry_pi_4": 60, "params": 5e6}},
+   {"name": "small_net", "metrics": {"accuracy": 0.95, "latency_ms@raspberry_pi_4": 20}},
+   {"name": "untrained", "metrics": {"latency_ms@raspberry_pi_4": 5}}])");
+  write(d, "run.json", run);
+  write(d, "candidates.jsonl", run2_candidates());
+  const report::RunSummary s = report::write_run_report(d);
+  CHECK(s.front == 4);
+  CHECK(s.hypervolume == Approx(27.2));  // the references add nothing
+
+  const auto front = nlohmann::json::parse(read(d, "front.json"));
+  const auto& refs = front.at("references");
+  REQUIRE(refs.size() == 3);
+  CHECK(refs[0].at("name") == "big_net");
+  CHECK(refs[0].at("feasible") == false);             // 60 ms > 40
+  CHECK(refs[0].at("dominated_by_front") == true);    // cand3 (0.9, 38)
+  CHECK(refs[1].at("feasible") == true);
+  CHECK(refs[1].at("dominated_by_front") == false);
+  CHECK(refs[2].at("dominated_by_front").is_null());  // no accuracy
+  CHECK(front.at("front").size() == 4);
+
+  const std::string svg = read(d, "front.svg");
+  CHECK_THAT(svg, Contains("<title>big_net (zoo reference), accuracy = 0.85, latency_ms@raspberry_pi_4 = 60</title>"));
+  CHECK_THAT(svg, Contains("\">big_net</text>") && Contains("\">small_net</text>"));
+  CHECK_THAT(svg, !Contains(">untrained</text>"));
+  CHECK_THAT(svg, Contains("zoo reference (2)") && Contains("references without every objective not plotted: untrained"));
+  CHECK_THAT(svg, Contains("Pareto front (4)"));
+
+  const std::string html = read(d, "report.html");
+  CHECK_THAT(html, Contains("Zoo reference models"));
+  CHECK_THAT(html, Contains("<tr><td>big_net</td><td class=\"n\">0.85</td><td class=\"n\">60</td><td>no</td><td>1 (ids 3)</td></tr>"));
+  CHECK_THAT(html, Contains("<tr><td>small_net</td><td class=\"n\">0.95</td><td class=\"n\">20</td><td>yes</td><td>none</td></tr>"));
+  CHECK_THAT(html, Contains("<tr><td>untrained</td><td class=\"n\">-</td><td class=\"n\">5</td><td>yes</td><td>-</td></tr>"));
+
+  // malformed references name the field
+  auto error_of = [&](const std::string& refs_json) {
+    std::string r = kRun2;
+    r.insert(r.rfind('}'), ", \"references\": " + refs_json);
+    write(d, "run.json", r);
+    try {
+      report::write_run_report(d);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string rj = d + "/run.json: ";
+  CHECK(error_of("{}") == rj + "references: must be an array, got {}");
+  CHECK(error_of(R"([{"metrics": {}}])") == rj + "references[0].name: missing");
+  CHECK(error_of(R"([{"name": "x", "metrics": {"params": "many"}}])") ==
+        rj + "references[0].metrics.params: must be a number, got \"many\"");
+}
+
 TEST_CASE("run report: three objectives make a grid of pairwise plots; no feasible point, empty run") {
   std::string d = fresh_dir("three");
   write(d, "run.json", R"({"format": "hwnas.run/1", "objectives": [{"metric": "macs", "sense": "min"},

@@ -67,6 +67,48 @@ TEST_CASE("cli: search writes run.json and candidates.jsonl; cost --genome costs
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("cli: search --reference costs zoo models on the run's profiles into run.json and the report", "[search][cli]") {
+  const auto dir = (std::filesystem::temp_directory_path() / ("hwnas_cli_search_refs_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const std::string space = kSpaces + "mobilenet_v2_space.json";
+  const std::string args = "search " + space + " --profile raspberry_pi_4 --objective params:min --objective latency:min"
+                           " --budget 30 --population 10 --seed 2 -q --out ";
+  // default: mobilenet_v2 and mobilenet_v3_large for a space of 3-channel images
+  REQUIRE(hwnas(args + dir).code == 0);
+  auto run = nlohmann::json::parse(slurp(dir + "/run.json"));
+  REQUIRE(run.at("references").size() == 2);
+  CHECK(run.at("references")[0].at("name") == "mobilenet_v2");
+  CHECK(run.at("references")[1].at("name") == "mobilenet_v3_large");
+  CHECK(run.at("references")[0].at("metrics").at("params") == 3504872);  // torchvision's count
+  const Run cost = hwnas("cost mobilenet_v2 --profile raspberry_pi_4 --format json");
+  REQUIRE(cost.code == 0);
+  CHECK(run.at("references")[0].at("metrics").at("latency_ms@raspberry_pi_4").get<double>() ==
+        Approx(nlohmann::json::parse(cost.out).at("totals").at("latency_s").get<double>() * 1e3));
+  CHECK_THAT(slurp(dir + "/front.svg"), Contains(">mobilenet_v2</text>") && Contains(">mobilenet_v3_large</text>"));
+  // hwnas report rebuilds them from run.json; --resume keeps them
+  std::filesystem::remove(dir + "/front.svg");
+  REQUIRE(hwnas("report " + dir).code == 0);
+  CHECK_THAT(slurp(dir + "/front.svg"), Contains(">mobilenet_v3_large</text>"));
+  REQUIRE(hwnas("search --resume --out " + dir + " -q").code == 0);
+  CHECK(nlohmann::json::parse(slurp(dir + "/run.json")).at("references").size() == 2);
+  std::filesystem::remove_all(dir);
+  // given names (a zoo model and an architecture file), or none
+  const std::string arch = std::string(HWNAS_TEST_DATA) + "/../../models/mobilenet_v3_small.json";
+  REQUIRE(hwnas(args + dir + " --reference efficientnet_b0 --reference " + arch).code == 0);
+  run = nlohmann::json::parse(slurp(dir + "/run.json"));
+  REQUIRE(run.at("references").size() == 2);
+  CHECK(run.at("references")[0].at("name") == "efficientnet_b0");
+  CHECK(run.at("references")[1].at("name") == arch);
+  std::filesystem::remove_all(dir);
+  REQUIRE(hwnas(args + dir + " --reference none").code == 0);
+  CHECK(nlohmann::json::parse(slurp(dir + "/run.json")).at("references").empty());
+  std::filesystem::remove_all(dir);
+  // no default for token models
+  REQUIRE(hwnas("search " + kSpaces + "decoder_lm_space.json --objective params:min --budget 10 --population 5 -q --out " + dir).code == 0);
+  CHECK(nlohmann::json::parse(slurp(dir + "/run.json")).at("references").empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[search][cli]") {
   const std::string space = kSpaces + "mobilenet_v2_space.json";
   struct Case {
@@ -82,7 +124,14 @@ TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[sea
       {"search " + space + " --objective params:min --constraint 'latency_ms=4'", 1, "--constraint: must be <metric><op><number>"},
       {"search " + space + " --objective params:min --strategy annealing", 1, "--strategy: must be nsga2, evolution or random"},
       {"search " + space + " --objective params:min --budget 0", 1, "--budget: must be >= 1, got 0"},
-      {"search " + space + " --objective params:min --reference 1,2", 1, "--reference: needs one value per objective (1), got 2"},
+      {"search " + space + " --objective params:min --hv-reference 1,2", 1, "--hv-reference: needs one value per objective (1), got 2"},
+      {"search " + space + " --objective params:min --reference mobilenet_v9", 1,
+       "--reference 'mobilenet_v9': 'mobilenet_v9' is neither a file nor a zoo model (zoo: efficientnet_b0, "},
+      {"search " + space + " --objective params:min --reference " + space, 1,
+       "--reference '" + space + "': a search space with 20 genes, not one architecture"},
+      {"search " + space + " --objective params:min --reference none --reference resnet18", 1,
+       "--reference none: stands alone (no zoo reference points), not beside other names"},
+      {"search zdt1 --reference resnet18", 1, "--reference: zoo models compare with the members of a search space, not with zdt1"},
       {"search " + space + " --objective params:min --evaluator magic", 1, "--evaluator: must be cost or train, got 'magic'"},
       {"search --resume", 1, "--resume: needs --out"},
       {"search", 1, "missing <space>"},

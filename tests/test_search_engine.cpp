@@ -244,3 +244,12 @@ TEST_CASE("search: the train evaluator adds accuracy and loss from the executor"
   }
   same_candidates(r, search::run(c, ev, two));  // seeded training: the same accuracies again
 }
+
+TEST_CASE("default zoo references follow the space's input: 3-channel images, 28x28 grey, none for tokens", "[search]") {
+  using V = std::vector<std::string>;
+  CHECK(search::default_references(space::Space::load(kSpaces + "mobilenet_v2_space.json")) == V{"mobilenet_v2", "mobilenet_v3_large"});
+  CHECK(search::default_references(space::Space::load(kSpaces + "hybrid_space.json")) == V{"mobilenet_v2", "mobilenet_v3_large"});
+  CHECK(search::default_references(space::Space::load(kSpaces + "fmnist_space.json")) == V{"fmnist_a", "fmnist_b"});
+  CHECK(search::default_references(space::Space::load(kSpaces + "decoder_lm_space.json")).empty());
+  CHECK(search::default_references(space::Space::load("llama2_7b")).empty());
+}

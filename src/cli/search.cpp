@@ -1,5 +1,6 @@
 // `hwnas search`: a hardware-constrained multi-objective search over a search space (or a ZDT
 // benchmark problem), written to a run directory that `--resume` continues.
+#include <algorithm>
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <csignal>
@@ -49,14 +50,46 @@ std::unique_ptr<search::Evaluator> make_evaluator(const search::Config& c) {
                                                   exec::load_fashion_mnist(exec::kFashionMnistDir, c.train_subset, c.test_subset));
 }
 
-std::vector<double> parse_reference(const std::string& text) {
+std::vector<double> parse_reference_point(const std::string& text) {
   std::vector<double> r;
   try {
     for (double v : space::parse_genome(text)) r.push_back(v);
   } catch (const Error&) {
-    throw Error("--reference: must be numbers separated by commas, got '" + text + "'");
+    throw Error("--hv-reference: must be numbers separated by commas, got '" + text + "'");
   }
   return r;
+}
+
+// The zoo models (or architecture files) `names`, evaluated as the run's candidates are; "none"
+// alone gives none, no names the space's defaults.
+std::vector<search::Reference> evaluate_references(const search::Config& c, const search::Evaluator& ev,
+                                                   std::vector<std::string> names, bool quiet) {
+  if (is_zdt(c.space)) {
+    if (!names.empty()) throw Error("--reference: zoo models compare with the members of a search space, not with " + c.space);
+    return {};
+  }
+  if (names.size() == 1 && names[0] == "none") return {};
+  if (names.empty())
+    if (const auto* s = dynamic_cast<const search::SpaceEvaluator*>(&ev)) names = search::default_references(s->space());
+  std::vector<search::Reference> out;
+  for (const auto& name : names) {
+    if (name == "none") throw Error("--reference none: stands alone (no zoo reference points), not beside other names");
+    search::Config rc = c;
+    rc.space = name;
+    search::Reference r{name, {}};
+    try {
+      const auto rev = make_evaluator(rc);
+      if (!rev->genes().empty())
+        throw Error("a search space with " + std::to_string(rev->genes().size()) + " genes, not one architecture");
+      const std::vector<double> v = rev->evaluate({});
+      for (std::size_t i = 0; i < v.size(); ++i) r.metrics.emplace_back(rev->metrics()[i], v[i]);
+    } catch (const Error& e) {
+      throw Error("--reference '" + name + "': " + e.what());
+    }
+    if (!quiet) std::fprintf(stderr, "search: reference %s evaluated\n", name.c_str());
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace
@@ -64,8 +97,8 @@ std::vector<double> parse_reference(const std::string& text) {
 int cmd_search(const Args& args) {
   po::options_description o("hwnas search <space.json | zdt1 | zdt2 | zdt3> [options]");
   search::Config c;
-  std::vector<std::string> objectives, constraints;
-  std::string out, reference;
+  std::vector<std::string> objectives, constraints, references;
+  std::string out, reference_point;
   int threads = 0;
   o.add_options()
       ("help,h", "show this help")
@@ -84,7 +117,8 @@ int cmd_search(const Args& args) {
       ("test-subset", po::value(&c.test_subset)->default_value(2000), "train: first N test images (0: all 10,000)")
       ("dtype", po::value(&c.dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
       ("batch,b", po::value(&c.batch)->default_value(1), "batch size the candidates are costed at")
-      ("reference", po::value(&reference), "hypervolume reference point, one value per objective (default: see README)")
+      ("reference", po::value(&references)->composing(), "zoo model or architecture file drawn as a labelled point in the report (repeatable; default: see README; none: no points)")
+      ("hv-reference", po::value(&reference_point), "hypervolume reference point, one value per objective (default: see README)")
       ("threads", po::value(&threads)->default_value(0), "evaluation threads (0: all cores); results do not depend on it")
       ("out,o", po::value(&out), "run directory (run.json, candidates.jsonl, checkpoint.json)")
       ("resume", "continue the run in --out from its checkpoint (its run.json gives the configuration)")
@@ -94,7 +128,7 @@ int cmd_search(const Args& args) {
   const bool resume = vm.count("resume") > 0;
   if (resume) {
     if (out.empty()) throw Error("--resume: needs --out <run directory>");
-    for (const char* k : {"space", "profile", "objective", "constraint", "reference"})
+    for (const char* k : {"space", "profile", "objective", "constraint", "reference", "hv-reference"})
       if (vm.count(k)) throw Error("--resume: takes the configuration from " + out + "/run.json; drop --" + k);
     const std::string run_json = out + "/run.json";
     c = search::config_from_json(read_file(run_json), run_json);
@@ -105,7 +139,7 @@ int cmd_search(const Args& args) {
     if (objectives.empty()) throw Error("search: give at least one --objective <metric>:min|max");
     for (const auto& t : objectives) c.objectives.push_back(search::parse_objective(t));
     for (const auto& t : constraints) c.constraints.push_back(search::parse_constraint(t));
-    if (!reference.empty()) c.reference_point = parse_reference(reference);
+    if (!reference_point.empty()) c.reference_point = parse_reference_point(reference_point);
   }
   const auto ev = make_evaluator(c);
   if (!resume) {
@@ -119,6 +153,7 @@ int cmd_search(const Args& args) {
     }
     for (auto& k : c.constraints) k.metric = search::resolve_metric(k.metric, known, "--constraint '" + k.text + "'");
     if (const auto* s = dynamic_cast<const search::SpaceEvaluator*>(ev.get())) c.space_size = s->space().size();
+    c.references = evaluate_references(c, *ev, references, vm.count("quiet") > 0);
   }
   if (!vm.count("quiet")) {
     char members[32];
@@ -159,6 +194,15 @@ int cmd_search(const Args& args) {
     std::printf("  %s\n", space::genome_text(cand.genome).c_str());
   }
   if (r.front.size() > 20) std::printf("  ... (%zu more)\n", r.front.size() - 20);
+  for (const auto& ref : c.references) {
+    std::printf("  %-6s", "ref");
+    for (const auto& obj : c.objectives) {
+      const auto it = std::find_if(ref.metrics.begin(), ref.metrics.end(), [&](const auto& m) { return m.first == obj.metric; });
+      if (it == ref.metrics.end()) std::printf(" %18s", "-");
+      else std::printf(" %18.6g", it->second);
+    }
+    std::printf("  %s (zoo reference)\n", ref.name.c_str());
+  }
   if (!r.finished) {
     std::fprintf(stderr, "hwnas search: interrupted; continue with: hwnas search --resume --out %s\n", out.c_str());
     return 130;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -57,46 +58,57 @@ struct Obj {
     const std::string p = path();
     throw Error(*file + ": " + (p.empty() ? key : p + "." + key) + ": " + what);
   }
-  bool has(const char* key) const { return j.contains(key) && !j.at(key).is_null(); }
+  // The field's value, or null when it is missing or JSON null (one lookup).
+  const json* get(const char* key) const {
+    if (!j.is_object()) return nullptr;
+    const auto it = j.find(key);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+  }
+  bool has(const char* key) const { return get(key) != nullptr; }
 
   std::int64_t integer(const char* key, std::int64_t min, std::optional<std::int64_t> def = {}) const {
-    if (!has(key)) {
+    const json* p = get(key);
+    if (!p) {
       if (def) return *def;
       throw Error(where() + ": missing field '" + key + "'");
     }
-    const json& v = j.at(key);
+    const json& v = *p;
     if (!v.is_number_integer()) fail(key, "must be an integer, got " + show(v));
     const auto x = v.get<std::int64_t>();
     if (x < min) fail(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(x));
     return x;
   }
   double number(const char* key, double min, double def) const {
-    if (!has(key)) return def;
-    const json& v = j.at(key);
+    const json* p = get(key);
+    if (!p) return def;
+    const json& v = *p;
     if (!v.is_number()) fail(key, "must be a number, got " + show(v));
     const double x = v.get<double>();
     if (!(x >= min)) fail(key, "must be >= " + std::to_string(min) + ", got " + show(v));
     return x;
   }
   bool boolean(const char* key, bool def) const {
-    if (!has(key)) return def;
-    const json& v = j.at(key);
+    const json* p = get(key);
+    if (!p) return def;
+    const json& v = *p;
     if (!v.is_boolean()) fail(key, "must be true or false, got " + show(v));
     return v.get<bool>();
   }
   std::string string(const char* key, std::optional<std::string> def = {}) const {
-    if (!has(key)) {
+    const json* p = get(key);
+    if (!p) {
       if (def) return *def;
       throw Error(where() + ": missing field '" + key + "'");
     }
-    const json& v = j.at(key);
+    const json& v = *p;
     if (!v.is_string()) fail(key, "must be a string, got " + show(v));
     return v.get<std::string>();
   }
   // An int or a pair [h, w].
   std::pair<int, int> pair(const char* key, int min, std::pair<int, int> def) const {
-    if (!has(key)) return def;
-    const json& v = j.at(key);
+    const json* p = get(key);
+    if (!p) return def;
+    const json& v = *p;
     auto one = [&](const json& e) {
       if (!e.is_number_integer()) fail(key, "must be an integer or [h, w], got " + show(v));
       const auto x = e.get<std::int64_t>();
@@ -111,8 +123,9 @@ struct Obj {
     return {x, x};
   }
   std::vector<std::int64_t> ints(const char* key) const {
-    if (!has(key)) throw Error(where() + ": missing field '" + key + "'");
-    const json& v = j.at(key);
+    const json* p = get(key);
+    if (!p) throw Error(where() + ": missing field '" + key + "'");
+    const json& v = *p;
     if (!v.is_array()) fail(key, "must be an array of integers, got " + show(v));
     std::vector<std::int64_t> out;
     for (const auto& e : v) {
@@ -264,7 +277,13 @@ class ArchBuilder {
         inputs[i].push_back("input");
       }
     }
-    for (int i : topological_order(count, edges, names, src_ + ": layers")) {
+    // edges that all go forward (layers that read only earlier ones) keep the file's order
+    // (topological_order's result then) without the cycle check
+    const bool forward = std::all_of(edges.begin(), edges.end(), [](auto e) { return e.first < e.second; });
+    std::vector<int> order(static_cast<std::size_t>(count));
+    if (forward) std::iota(order.begin(), order.end(), 0);
+    else order = topological_order(count, edges, names, src_ + ": layers");
+    for (int i : order) {
       const Obj o{layers[i], &src_, i, &names[i]};
       std::vector<int> in;
       for (const auto& name : inputs[i]) in.push_back(by_name_.at(name));

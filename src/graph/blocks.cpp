@@ -8,19 +8,22 @@
 namespace hwnas::graph {
 namespace {
 
-// Extends the builder's prefix for the lifetime of the scope.
+// Extends the builder's prefix for the lifetime of the scope (in place: scopes nest, and each
+// cuts the prefix back to its old length).
 class Scope {
  public:
-  Scope(Blocks& b, std::string_view sub) : b_(b), saved_(b.prefix) {
-    if (!sub.empty()) b_.prefix = b_.prefix.empty() ? std::string(sub) : b_.prefix + "." + std::string(sub);
+  Scope(Blocks& b, std::string_view sub) : b_(b), saved_(b.prefix.size()) {
+    if (sub.empty()) return;
+    if (!b_.prefix.empty()) b_.prefix += '.';
+    b_.prefix += sub;
   }
-  ~Scope() { b_.prefix = saved_; }
+  ~Scope() { b_.prefix.resize(saved_); }
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
 
  private:
   Blocks& b_;
-  std::string saved_;
+  std::size_t saved_;
 };
 
 }  // namespace
@@ -40,7 +43,12 @@ bool is_activation_name(std::string_view name) {
 std::string Blocks::path(std::string_view sub) const {
   if (sub.empty()) return prefix;
   if (prefix.empty()) return std::string(sub);
-  return prefix + "." + std::string(sub);
+  std::string p;
+  p.reserve(prefix.size() + 1 + sub.size());
+  p += prefix;
+  p += '.';
+  p += sub;
+  return p;
 }
 
 int Blocks::node(Op op, std::vector<int> inputs, Attrs a, std::string_view sub) {

@@ -71,6 +71,13 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(OpClass::count_)
 
 const OpInfo& info(Op op) { return op_table[static_cast<std::size_t>(op)]; }
 
+// FNV-1a over a node name (the name index of Graph)
+std::uint32_t name_hash(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
 [[noreturn]] void fail(const Node& n, const std::string& what) {
   throw Error("node '" + n.name + "' (" + std::string(op_name(n.op)) + "): " + what);
 }
@@ -383,11 +390,34 @@ int Graph::add(Node node) {
   for (int i : node.inputs)
     if (i < 0 || i >= size()) fail(node, "input index " + std::to_string(i) + " is not an earlier node");
   if (node.name.empty()) fail(node, "needs a name");
-  if (index_.count(node.name)) fail(node, "duplicate node name");
+  if (slots_.size() < 2 * (nodes_.size() + 1)) grow();
+  const std::uint32_t hash = name_hash(node.name);
+  const std::size_t slot = slot_of(node.name, hash);
+  if (slots_[slot]) fail(node, "duplicate node name");
   node.shape = infer(nodes_, node);
-  index_.emplace(node.name, size());
+  slots_[slot] = (std::uint64_t{hash} << 32) | static_cast<std::uint64_t>(size() + 1);
   nodes_.push_back(std::move(node));
   return size() - 1;
+}
+
+std::size_t Graph::slot_of(std::string_view name, std::uint32_t hash) const {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = hash & mask;
+  for (; slots_[i]; i = (i + 1) & mask)
+    if ((slots_[i] >> 32) == hash && nodes_[(slots_[i] & 0xffffffffu) - 1].name == name) break;
+  return i;
+}
+
+void Graph::grow() {
+  std::vector<std::uint64_t> old(std::max<std::size_t>(256, 2 * slots_.size()), 0);
+  old.swap(slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (const std::uint64_t e : old) {
+    if (!e) continue;
+    std::size_t i = (e >> 32) & mask;
+    while (slots_[i]) i = (i + 1) & mask;
+    slots_[i] = e;
+  }
 }
 
 std::vector<int> Graph::outputs() const {
@@ -402,8 +432,8 @@ std::vector<int> Graph::outputs() const {
 }
 
 int Graph::find(std::string_view name) const {
-  const auto it = index_.find(std::string(name));
-  return it == index_.end() ? -1 : it->second;
+  if (slots_.empty()) return -1;
+  return static_cast<int>(slots_[slot_of(name, name_hash(name))] & 0xffffffffu) - 1;
 }
 
 namespace {

@@ -11,6 +11,7 @@ const char* const kFront = "#1f6fb4";
 const char* const kFrontEdge = "#0b3a66";
 const char* const kDominated = "#a8a8a8";
 const char* const kInfeasible = "#d62728";
+const char* const kReference = "#2ca02c";
 const char* const kAxis = "#333";
 const char* const kGrid = "#e6e6e6";
 
@@ -157,10 +158,23 @@ void draw_points(std::string& s, const Frame& f, const std::vector<PlotPoint>& p
   for (const PlotPoint* p : fp)
     s += "<circle cx=\"" + px(f.sx(p->values[i])) + "\" cy=\"" + px(f.sy(p->values[j])) + "\" r=\"4\"><title>" +
          xml_escape(p->label) + "</title></circle>\n";
+  s += "</g>\n<g font-size=\"11\">\n";
+  for (const PlotPoint& p : pts)
+    if (p.kind == PointKind::reference) {
+      const double x = f.sx(p.values[i]), y = f.sy(p.values[j]);
+      s += "<path d=\"M" + px(x) + " " + px(y - 6) + "L" + px(x + 6) + " " + px(y) + "L" + px(x) + " " + px(y + 6) +
+           "L" + px(x - 6) + " " + px(y) + "Z\" fill=\"" + kReference + "\" stroke=\"#145214\" stroke-width=\"0.8\"><title>" +
+           xml_escape(p.label) + "</title></path>";
+      // the name right of the point, or left of it in the right third of the panel
+      const bool left = x > f.x + f.w * 2 / 3;
+      s += "<text x=\"" + px(left ? x - 9 : x + 9) + "\" y=\"" + px(y - 7) + "\" text-anchor=\"" +
+           (left ? "end" : "start") + "\" fill=\"#145214\">" + xml_escape(p.text) + "</text>\n";
+    }
   s += "</g>\n";
 }
 
-void legend(std::string& s, double x, double y, std::size_t front, std::size_t dominated, std::size_t infeasible) {
+void legend(std::string& s, double x, double y, std::size_t front, std::size_t dominated, std::size_t infeasible,
+            std::size_t references) {
   s += "<g font-size=\"12\" fill=\"" + std::string(kAxis) + "\">\n";
   s += "<line x1=\"" + px(x) + "\" y1=\"" + px(y) + "\" x2=\"" + px(x + 22) + "\" y2=\"" + px(y) + "\" stroke=\"" +
        kFront + "\" stroke-width=\"1.6\"/><circle cx=\"" + px(x + 11) + "\" cy=\"" + px(y) + "\" r=\"4\" fill=\"" +
@@ -173,8 +187,14 @@ void legend(std::string& s, double x, double y, std::size_t front, std::size_t d
   s += "<path d=\"";
   cross(s, x + 11, y, 3);
   s += "\" stroke=\"" + std::string(kInfeasible) + "\" stroke-width=\"1.4\"/>";
-  s += "<text x=\"" + px(x + 28) + "\" y=\"" + px(y + 4) + "\">infeasible (" + std::to_string(infeasible) +
-       ")</text>\n</g>\n";
+  s += "<text x=\"" + px(x + 28) + "\" y=\"" + px(y + 4) + "\">infeasible (" + std::to_string(infeasible) + ")</text>\n";
+  if (references) {
+    x += 150;
+    s += "<path d=\"M" + px(x + 11) + " " + px(y - 6) + "L" + px(x + 17) + " " + px(y) + "L" + px(x + 11) + " " +
+         px(y + 6) + "L" + px(x + 5) + " " + px(y) + "Z\" fill=\"" + kReference + "\"/>";
+    s += "<text x=\"" + px(x + 28) + "\" y=\"" + px(y + 4) + "\">zoo reference (" + std::to_string(references) + ")</text>\n";
+  }
+  s += "</g>\n";
 }
 
 }  // namespace
@@ -222,9 +242,9 @@ std::string front_svg(const std::vector<Objective>& objectives, const std::vecto
            std::string("min: lower is better, max: higher is better; lines join the front points "
                        "non-dominated in each pair");
   if (!sub.empty()) s += "<text x=\"16\" y=\"44\" font-size=\"12\" fill=\"#555\">" + xml_escape(sub) + "</text>\n";
-  std::size_t counts[3] = {0, 0, 0};
+  std::size_t counts[4] = {0, 0, 0, 0};
   for (const PlotPoint& p : points) ++counts[static_cast<int>(p.kind)];
-  legend(s, 20, 64, counts[0], counts[1], counts[2]);
+  legend(s, 20, 64, counts[0], counts[1], counts[2], counts[3]);
   for (std::size_t k = 0; k < pairs.size(); ++k) {
     const auto [i, j] = pairs[k];
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};

@@ -7,16 +7,18 @@
 
 namespace hwnas::report {
 
-enum class PointKind { front, dominated, infeasible };
+enum class PointKind { front, dominated, infeasible, reference };
 
 struct PlotPoint {
   std::vector<double> values;  // one per objective
   PointKind kind = PointKind::dominated;
   std::string label;           // tooltip
+  std::string text;            // reference points: the name written next to the point
 };
 
 // Scatter of the objectives: one plot for two objectives, a grid of pairwise plots for three or
-// more, the front highlighted and connected, dominated points grey, infeasible points as crosses.
+// more, the front highlighted and connected, dominated points grey, infeasible points as crosses,
+// reference (zoo) points as labelled diamonds.
 // `note` goes under the title (e.g. how many invalid candidates are not plotted).
 std::string front_svg(const std::vector<Objective>& objectives, const std::vector<PlotPoint>& points,
                       const std::string& title, const std::string& note);

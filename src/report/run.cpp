@@ -88,6 +88,20 @@ void read_config(Run& run, const std::string& path) {
              shown(ref));
   for (std::size_t i = 0; i < ref.size(); ++i)
     run.reference.push_back(number_at(ref[i], path, "reference_point[" + std::to_string(i) + "]"));
+  if (const auto it = c.find("references"); it != c.end()) {
+    if (!it->is_array()) fail(path, "references", "must be an array, got " + shown(*it));
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const std::string at = "references[" + std::to_string(i) + "]";
+      const json& r = (*it)[i];
+      if (!r.is_object()) fail(path, at, "must be an object, got " + shown(r));
+      Reference z;
+      z.name = string_at(r, "name", path, at);
+      const json& m = member(r, "metrics", path, at);
+      if (!m.is_object()) fail(path, at + ".metrics", "must be an object, got " + shown(m));
+      for (const auto& [k, v] : m.items()) z.metrics[k] = number_at(v, path, at + ".metrics." + k);
+      run.references.push_back(std::move(z));
+    }
+  }
 }
 
 Candidate read_candidate(const json& j, const Run& run, const std::string& where, int line) {

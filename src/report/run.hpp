@@ -29,12 +29,19 @@ struct Candidate {
   double eval_s = 0;
 };
 
+// A zoo model evaluated for comparison (run.json "references"): drawn, never on the front.
+struct Reference {
+  std::string name;
+  std::map<std::string, double> metrics;
+};
+
 struct Run {
   std::string dir;
   nlohmann::ordered_json config;  // run.json as written
   std::vector<Objective> objectives;
   std::vector<Constraint> constraints;
   std::vector<double> reference;
+  std::vector<Reference> references;
   std::vector<Candidate> candidates;
 };
 

@@ -81,6 +81,42 @@ Analysis analyze(const Run& run) {
   return a;
 }
 
+// A reference model's objective values; false when one is missing (e.g. accuracy for a zoo model
+// of a run without training).
+bool reference_values(const Run& run, const Reference& r, std::vector<double>& out) {
+  out.clear();
+  for (const Objective& o : run.objectives) {
+    const auto it = r.metrics.find(o.metric);
+    if (it == r.metrics.end()) return false;
+    out.push_back(it->second);
+  }
+  return true;
+}
+
+// Whether a reference model meets every constraint of the run (a missing metric does not).
+bool reference_feasible(const Run& run, const Reference& r) {
+  for (const Constraint& k : run.constraints) {
+    const auto it = r.metrics.find(k.metric);
+    if (it == r.metrics.end() || !satisfied(k, it->second)) return false;
+  }
+  return true;
+}
+
+// Ids of the front candidates that dominate the reference model (every objective at least as
+// good, one better).
+std::vector<long long> dominating(const Run& run, const Analysis& a, const std::vector<double>& v) {
+  std::vector<long long> ids;
+  const Point p{v, 0};
+  const std::vector<Sense> senses = senses_of(run);
+  for (int i : a.front) {
+    const Candidate& c = run.candidates[static_cast<std::size_t>(i)];
+    Point q;
+    for (const Objective& o : run.objectives) q.values.push_back(c.metrics.at(o.metric));
+    if (dominates(q, p, senses)) ids.push_back(c.id);
+  }
+  return ids;
+}
+
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string s;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -142,6 +178,19 @@ std::string front_json(const Run& run, const Analysis& a) {
     front.push_back(e);
   }
   j["front"] = front;
+  json refs = json::array();
+  for (const Reference& r : run.references) {
+    json e;
+    e["name"] = r.name;
+    json m = json::object();
+    for (const auto& [k, v] : r.metrics) m[k] = v;
+    e["metrics"] = m;
+    e["feasible"] = reference_feasible(run, r);
+    std::vector<double> v;
+    e["dominated_by_front"] = reference_values(run, r, v) ? json(!dominating(run, a, v).empty()) : json(nullptr);
+    refs.push_back(e);
+  }
+  j["references"] = refs;
   return j.dump(2) + "\n";
 }
 
@@ -211,7 +260,18 @@ std::string plot_svg(const Run& run, const Analysis& a) {
     const PointKind kind = front.count(i)                 ? PointKind::front
                            : c.status == "infeasible"     ? PointKind::infeasible
                                                           : PointKind::dominated;
-    pts.push_back({a.points[k].values, kind, point_label(run, c)});
+    pts.push_back({a.points[k].values, kind, point_label(run, c), ""});
+  }
+  std::vector<std::string> unplotted;
+  for (const Reference& r : run.references) {
+    std::vector<double> v;
+    if (!reference_values(run, r, v)) {
+      unplotted.push_back(r.name);
+      continue;
+    }
+    std::string label = r.name + " (zoo reference)";
+    for (std::size_t k = 0; k < v.size(); ++k) label += ", " + run.objectives[k].metric + " = " + format_number(v[k]);
+    pts.push_back({v, PointKind::reference, label, r.name});
   }
   const std::string title = "Pareto front: " + space_name(run) + ", " + std::to_string(run.candidates.size()) +
                             " evaluations";
@@ -219,6 +279,7 @@ std::string plot_svg(const Run& run, const Analysis& a) {
   for (double r : run.reference) ref.push_back(format_number(r));
   std::string note = "hypervolume " + format_number(a.hypervolume) + " against reference (" + join(ref, ", ") + ")";
   if (a.invalid) note += "; " + std::to_string(a.invalid) + " invalid candidates not plotted";
+  if (!unplotted.empty()) note += "; references without every objective not plotted: " + join(unplotted, ", ");
   return front_svg(run.objectives, pts, title, note);
 }
 
@@ -241,7 +302,7 @@ std::string report_html(const Run& run, const Analysis& a, const std::string& sv
 
   h += "<h2>Configuration</h2>\n<table>\n";
   for (const auto& [k, v] : run.config.items()) {
-    if (k == "objectives" || k == "constraints" || k == "reference_point") continue;
+    if (k == "objectives" || k == "constraints" || k == "reference_point" || k == "references") continue;
     h += html_table_row({k, config_value(v)});
   }
   std::vector<std::string> objs, cons, ref;
@@ -292,6 +353,33 @@ std::string report_html(const Run& run, const Analysis& a, const std::string& sv
   }
 
   h += "<h2>Objectives</h2>\n<div class=\"fig\">\n" + svg + "</div>\n";
+  if (!run.references.empty()) {
+    // zoo models evaluated like the candidates: where they stand against the front
+    std::vector<std::string> rcols;
+    for (const Objective& o : run.objectives) rcols.push_back(o.metric);
+    for (const Constraint& k : run.constraints)
+      if (std::find(rcols.begin(), rcols.end(), k.metric) == rcols.end()) rcols.push_back(k.metric);
+    h += "<h3>Zoo reference models</h3>\n<table>\n<tr><th>model</th>";
+    for (const std::string& m : rcols) h += "<th>" + xml_escape(m) + "</th>";
+    h += "<th>meets the constraints</th><th>front candidates that dominate it</th></tr>\n";
+    for (const Reference& r : run.references) {
+      h += "<tr><td>" + xml_escape(r.name) + "</td>";
+      for (const std::string& m : rcols) {
+        const auto it = r.metrics.find(m);
+        h += "<td class=\"n\">" + (it == r.metrics.end() ? std::string("-") : format_number(it->second)) + "</td>";
+      }
+      std::vector<double> v;
+      std::string dom = "-";
+      if (reference_values(run, r, v)) {
+        const std::vector<long long> ids = dominating(run, a, v);
+        std::vector<std::string> shown;
+        for (std::size_t k = 0; k < ids.size() && k < 10; ++k) shown.push_back(std::to_string(ids[k]));
+        dom = ids.empty() ? "none" : std::to_string(ids.size()) + " (ids " + join(shown, ", ") + (ids.size() > 10 ? ", ..." : "") + ")";
+      }
+      h += "<td>" + std::string(reference_feasible(run, r) ? "yes" : "no") + "</td><td>" + xml_escape(dom) + "</td></tr>\n";
+    }
+    h += "</table>\n";
+  }
   h += "<h2>Hypervolume against evaluations</h2>\n<div class=\"fig\">\n" +
        line_svg(a.curve_x, a.curve_hv, "Hypervolume of the feasible front found so far", "evaluations",
                 "hypervolume") +

@@ -107,6 +107,12 @@ std::string to_json(const Config& c) {
   for (const auto& k : c.constraints)
     j["constraints"].push_back({{"text", k.text}, {"metric", k.metric}, {"op", k.op}, {"bound", k.bound}});
   j["reference_point"] = c.reference_point.empty() ? json(nullptr) : json(c.reference_point);
+  j["references"] = json::array();
+  for (const auto& r : c.references) {
+    json m = json::object();
+    for (const auto& [k, v] : r.metrics) m[k] = v;
+    j["references"].push_back({{"name", r.name}, {"metrics", m}});
+  }
   return j.dump(2) + "\n";
 }
 
@@ -134,10 +140,31 @@ Config config_from_json(const std::string& text, const std::string& source) {
       c.constraints.push_back({k.at("text").get<std::string>(), k.at("metric").get<std::string>(),
                                k.at("op").get<std::string>(), k.at("bound").get<double>()});
     if (!j.at("reference_point").is_null()) c.reference_point = j.at("reference_point").get<std::vector<double>>();
+    if (j.contains("references"))
+      for (const auto& r : j.at("references")) {
+        Reference ref{r.at("name").get<std::string>(), {}};
+        for (const auto& [k, v] : r.at("metrics").items()) ref.metrics.emplace_back(k, v.get<double>());
+        c.references.push_back(std::move(ref));
+      }
     return c;
   } catch (const json::exception& e) {
     throw Error(source + ": " + e.what());
   }
+}
+
+std::vector<std::string> default_references(const space::Space& s) {
+  Genome lowest;
+  for (const auto& g : s.genes()) lowest.push_back(g.kind == space::GeneKind::categorical ? 0 : g.lo);
+  graph::Shape in;
+  try {
+    in = s.decode(lowest).node(0).shape;
+  } catch (const Error&) {
+    return {};
+  }
+  if (in.size() != 4) return {};
+  if (in[1] == 3) return {"mobilenet_v2", "mobilenet_v3_large"};
+  if (in[1] == 1 && in[2] == 28 && in[3] == 28) return {"fmnist_a", "fmnist_b"};
+  return {};
 }
 
 namespace {
@@ -187,7 +214,7 @@ class Engine {
     }
     for (const auto& k : c_.constraints) con_index_.push_back(index(k.metric));
     if (!c_.reference_point.empty() && c_.reference_point.size() != c_.objectives.size())
-      throw Error("--reference: needs one value per objective (" + std::to_string(c_.objectives.size()) + "), got " +
+      throw Error("--hv-reference: needs one value per objective (" + std::to_string(c_.objectives.size()) + "), got " +
                   std::to_string(c_.reference_point.size()));
     for (const auto& name : m) metric_json_.push_back(quoted(name));
     for (const auto& g : genes_) gene_json_.push_back(quoted(g.name));

@@ -396,20 +396,20 @@ void check_genome(const std::vector<Gene>& genes, const Genome& g, const std::st
   for (std::size_t i = 0; i < genes.size(); ++i) {
     const Gene& e = genes[i];
     const double v = g[i];
-    const std::string where = source + ": gene " + std::to_string(i) + " '" + e.name + "' (" + e.path + "): ";
+    auto where = [&] { return source + ": gene " + std::to_string(i) + " '" + e.name + "' (" + e.path + "): "; };
     const bool integral = std::isfinite(v) && v == std::floor(v);
     switch (e.kind) {
       case GeneKind::categorical:
         if (!integral || v < 0 || v > e.hi)
-          throw Error(where + "must be an option index 0.." + number_text(e.hi) + ", got " + number_text(v));
+          throw Error(where() + "must be an option index 0.." + number_text(e.hi) + ", got " + number_text(v));
         break;
       case GeneKind::integer:
         if (!integral || v < e.lo || v > e.hi)
-          throw Error(where + "must be an integer in " + number_text(e.lo) + ".." + number_text(e.hi) + ", got " + number_text(v));
+          throw Error(where() + "must be an integer in " + number_text(e.lo) + ".." + number_text(e.hi) + ", got " + number_text(v));
         break;
       case GeneKind::real:
         if (!std::isfinite(v) || v < e.lo || v > e.hi)
-          throw Error(where + "must be a number in [" + number_text(e.lo) + ", " + number_text(e.hi) + "], got " + number_text(v));
+          throw Error(where() + "must be a number in [" + number_text(e.lo) + ", " + number_text(e.hi) + "], got " + number_text(v));
         break;
     }
   }

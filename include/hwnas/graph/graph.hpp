@@ -137,7 +137,12 @@ class Graph {
 
  private:
   std::vector<Node> nodes_;
-  std::unordered_map<std::string, int> index_;
+  // Node names hashed by open addressing: a slot holds a name's 32-bit hash (high half) and its
+  // node's index + 1 (low half; 0: empty). The size is a power of two, at least twice the node
+  // count: no string copies, and names are compared only when their hashes agree.
+  std::vector<std::uint64_t> slots_;
+  std::size_t slot_of(std::string_view name, std::uint32_t hash) const;  // `name`'s slot, else an empty one
+  void grow();
 };
 
 // Learned tensors of a node (empty for ops without parameters).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hwnas/search/evaluator.hpp"
@@ -24,6 +25,13 @@ struct Constraint {
   std::string metric;  // resolved
   std::string op;      // "<=", "<", ">=", ">"
   double bound = 0;
+};
+
+// A zoo model or architecture file evaluated like the run's candidates (same evaluator, profiles,
+// dtype and batch), for comparison: a labelled point in the report, not part of the search.
+struct Reference {
+  std::string name;  // as given: a zoo name or a file
+  std::vector<std::pair<std::string, double>> metrics;  // the evaluator's metrics, in its order
 };
 
 // The configuration of a run, saved as run.json (format "hwnas.run/1").
@@ -45,7 +53,14 @@ struct Config {
   std::vector<Objective> objectives;
   std::vector<Constraint> constraints;
   std::vector<double> reference_point;  // hypervolume reference; empty: set after generation 0
+  std::vector<Reference> references;    // zoo models to compare with (evaluated before the run)
 };
+
+// The zoo models a space's members are compared with by default: mobilenet_v2 and
+// mobilenet_v3_large when its members take 3-channel images, fmnist_a and fmnist_b when they take
+// 28x28 single-channel images, none otherwise (token models, other inputs). Judged on the member
+// whose genes are all at their lowest value.
+std::vector<std::string> default_references(const space::Space& s);
 
 std::string to_json(const Config& c);
 Config config_from_json(const std::string& text, const std::string& source);
