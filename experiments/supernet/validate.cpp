@@ -20,6 +20,7 @@
 
 #include "hwnas/cost/cost.hpp"
 #include "hwnas/error.hpp"
+#include "hwnas/exec/network.hpp"
 #include "hwnas/exec/train.hpp"
 #include "hwnas/hw/profile.hpp"
 #include "hwnas/search/supernet.hpp"
@@ -116,6 +117,19 @@ int main(int argc, char** argv) try {
               dir.c_str(), static_cast<long long>(train_images), epochs, static_cast<unsigned long long>(seed),
               static_cast<long long>(test_images));
 
+  // the copy cost of weight sharing: decode, slice the supernet's weights in, plan the Network (batch 128)
+  {
+    std::vector<double> t;
+    for (const auto& g : chosen) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto m = net.member(g, 128);
+      exec::Network nw(m->graph, *m->params);
+      t.push_back(since(t0));
+    }
+    std::sort(t.begin(), t.end());
+    std::printf("member set-up (decode + slice weights in + plan the Network at batch 128): median %.2f ms, max %.2f ms\n",
+                t[t.size() / 2] * 1e3, t.back() * 1e3);
+  }
   const exec::Dataset data = exec::load_fashion_mnist(exec::kFashionMnistDir, train_images, test_images);
   const exec::TrainConfig cfg = recipe(epochs, seed);
   std::vector<double> inherited, standalone;
