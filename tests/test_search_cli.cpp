@@ -83,7 +83,7 @@ TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[sea
       {"search " + space + " --objective params:min --strategy annealing", 1, "--strategy: must be nsga2, evolution or random"},
       {"search " + space + " --objective params:min --budget 0", 1, "--budget: must be >= 1, got 0"},
       {"search " + space + " --objective params:min --reference 1,2", 1, "--reference: needs one value per objective (1), got 2"},
-      {"search " + space + " --objective params:min --evaluator magic", 1, "--evaluator: must be cost or train, got 'magic'"},
+      {"search " + space + " --objective params:min --evaluator magic", 1, "--evaluator: must be cost, train or supernet:DIR, got 'magic'"},
       {"search --resume", 1, "--resume: needs --out"},
       {"search", 1, "missing <space>"},
       {"cost " + space, 1, "(a search space: cost one member with --genome)"},
