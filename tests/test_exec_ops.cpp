@@ -143,6 +143,75 @@ TEST_CASE("exec grad: depthwise conv2d, stride 1 and 2") {
   const int y = add(g, "dw1", Op::conv2d, {input(g, "x", {2, 3, 9, 8})}, conv(3, 3, 1, 1, 1, 3));
   add(g, "dw2", Op::conv2d, {y}, conv(3, 5, 2, 2, 1, 3, false));
   expect_ok(g);
+  Graph d;
+  const int z = add(d, "dilated", Op::conv2d, {input(d, "x", {1, 2, 9, 10})}, conv(2, 3, 2, 2, 2, 2));
+  Attrs odd = conv(2, 3, 1, 0, 1, 2);
+  odd.kh = 2, odd.sw = 3, odd.pw = 1;
+  add(d, "odd", Op::conv2d, {z}, odd);
+  expect_ok(d);
+}
+
+// Forward and backward of the depthwise path against a direct convolution written out here,
+// over kernels, strides, paddings and dilations (every output and gradient element).
+TEST_CASE("exec: depthwise conv matches a direct convolution for any geometry") {
+  struct Geo {
+    int h, w, kh, kw, sh, sw, ph, pw, dh, dw;
+  };
+  const Geo cases[] = {{8, 8, 3, 3, 1, 1, 1, 1, 1, 1}, {9, 7, 3, 3, 2, 2, 1, 1, 1, 1}, {10, 10, 3, 3, 2, 2, 0, 0, 1, 1},
+                       {11, 9, 5, 5, 2, 2, 2, 2, 1, 1}, {12, 12, 7, 7, 1, 1, 3, 3, 1, 1}, {9, 11, 3, 3, 1, 1, 2, 2, 2, 2},
+                       {10, 9, 2, 3, 1, 3, 0, 1, 1, 1}, {13, 13, 3, 3, 3, 3, 1, 1, 2, 2}, {5, 6, 1, 1, 2, 2, 0, 0, 1, 1}};
+  for (const Geo& c : cases) {
+    Graph g;
+    Attrs a = conv(2, 3, 1, 0, 1, 2);
+    a.kh = c.kh, a.kw = c.kw, a.sh = c.sh, a.sw = c.sw, a.ph = c.ph, a.pw = c.pw, a.dh = c.dh, a.dw = c.dw;
+    const int x = input(g, "x", {2, 2, c.h, c.w});
+    const int y = add(g, "dw", Op::conv2d, {x}, a);
+    exec::Params p(g);
+    p.init(3);
+    exec::Network net(g, p, true);
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (std::int64_t k = 0; k < graph::numel(g.node(x).shape); ++k) net.value(x)[k] = normal(rng);
+    const Shape& os = g.node(y).shape;
+    const auto on = static_cast<std::size_t>(graph::numel(os));
+    std::vector<float> dy(on);
+    for (auto& v : dy) v = normal(rng);
+    p.zero_grad();
+    net.forward(true);
+    std::copy(dy.begin(), dy.end(), net.grad(y));
+    net.backward();
+    const float* w = p.find(y, "weight")->value.data();
+    const float* b = p.find(y, "bias")->value.data();
+    const float* xv = net.value(x);
+    std::vector<double> want_y(on, 0.0), want_dx(static_cast<std::size_t>(graph::numel(g.node(x).shape)), 0.0);
+    std::vector<double> want_dw(static_cast<std::size_t>(2 * c.kh * c.kw), 0.0);
+    const std::int64_t ho = os[2], wo = os[3];
+    for (int n = 0; n < 2; ++n)
+      for (int ch = 0; ch < 2; ++ch)
+        for (std::int64_t u = 0; u < ho; ++u)
+          for (std::int64_t v = 0; v < wo; ++v) {
+            const std::size_t o = static_cast<std::size_t>(((n * 2 + ch) * ho + u) * wo + v);
+            double acc = b[ch];
+            for (int i = 0; i < c.kh; ++i)
+              for (int j = 0; j < c.kw; ++j) {
+                const std::int64_t r = u * c.sh - c.ph + i * c.dh, q = v * c.sw - c.pw + j * c.dw;
+                if (r < 0 || r >= c.h || q < 0 || q >= c.w) continue;
+                const std::size_t xi = static_cast<std::size_t>(((n * 2 + ch) * c.h + r) * c.w + q);
+                const std::size_t wi = static_cast<std::size_t>((ch * c.kh + i) * c.kw + j);
+                acc += w[wi] * xv[xi];
+                want_dx[xi] += w[wi] * dy[o];
+                want_dw[wi] += xv[xi] * dy[o];
+              }
+            want_y[o] = acc;
+          }
+    INFO("depthwise " << c.kh << "x" << c.kw << " stride " << c.sh << "," << c.sw << " pad " << c.ph << "," << c.pw
+                      << " dilation " << c.dh << "," << c.dw << " on " << c.h << "x" << c.w);
+    auto close = [](double got, double want) { return std::fabs(got - want) <= 1e-4 * (1.0 + std::fabs(want)); };
+    for (std::size_t k = 0; k < on; ++k) CHECK(close(net.value(y)[k], want_y[k]));
+    for (std::size_t k = 0; k < want_dx.size(); ++k) CHECK(close(net.grad(x)[k], want_dx[k]));
+    const float* dw = p.find(y, "weight")->grad.data();
+    for (std::size_t k = 0; k < want_dw.size(); ++k) CHECK(close(dw[k], want_dw[k]));
+  }
 }
 
 TEST_CASE("exec grad: linear over the last dimension") {
@@ -181,6 +250,65 @@ TEST_CASE("exec grad: batch norm (4-d and 2-d, training statistics)") {
   Graph h;
   add(h, "bn", Op::batch_norm, {input(h, "x", {5, 3})});
   expect_ok(h);
+}
+
+// The executor fuses conv -> batch norm -> relu/relu6 (plane sums taken in the conv, the
+// clamp in the norm, the mask in its backward); extra readers of each tensor turn that off.
+TEST_CASE("exec: fused conv, batch norm and activation equal the unfused ops") {
+  auto build = [](bool probes) {
+    Graph g;
+    const int x = input(g, "x", {4, 3, 6, 6});
+    const int c1 = add(g, "c1", Op::conv2d, {x}, conv(5, 3, 1, 1, 1, 1, false));
+    const int b1 = add(g, "b1", Op::batch_norm, {c1});
+    const int a1 = add(g, "a1", Op::relu6, {b1});
+    const int c2 = add(g, "c2", Op::conv2d, {a1}, conv(5, 3, 2, 1, 1, 5, false));
+    const int b2 = add(g, "b2", Op::batch_norm, {c2});
+    if (probes) {
+      add(g, "probe_c1", Op::relu, {c1});
+      add(g, "probe_b1", Op::relu, {b1});
+      add(g, "probe_c2", Op::relu, {c2});
+      add(g, "probe_b2", Op::relu, {b2});
+    }
+    const int a2 = add(g, "a2", Op::relu, {b2});
+    add(g, "c3", Op::conv2d, {a2}, conv(2, 1, 1, 0));
+    return g;
+  };
+  struct Run {
+    std::vector<float> train_out, eval_out, dx, grads;
+  };
+  auto run = [](const Graph& g) {
+    exec::Params p(g);
+    p.init(11);
+    exec::Network net(g, p, true);
+    std::mt19937_64 rng(2);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    const auto xn = static_cast<std::size_t>(graph::numel(g.node(0).shape));
+    for (std::size_t k = 0; k < xn; ++k) net.value(0)[k] = normal(rng);
+    const int out = g.outputs().back();
+    const auto on = static_cast<std::size_t>(graph::numel(g.node(out).shape));
+    Run r;
+    p.zero_grad();
+    net.forward(true);
+    r.train_out.assign(net.value(out), net.value(out) + on);
+    for (std::size_t k = 0; k < on; ++k) net.grad(out)[k] = normal(rng);
+    net.backward();
+    r.dx.assign(net.grad(0), net.grad(0) + xn);
+    for (auto& t : p.tensors())
+      if (!t.buffer) r.grads.insert(r.grads.end(), t.grad.begin(), t.grad.end());
+    net.forward(false);
+    r.eval_out.assign(net.value(out), net.value(out) + on);
+    return r;
+  };
+  const Run fused = run(build(false)), plain = run(build(true));
+  auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) CHECK(std::fabs(a[k] - b[k]) <= 1e-5f * (1.0f + std::fabs(b[k])));
+  };
+  same(fused.train_out, plain.train_out);
+  same(fused.dx, plain.dx);
+  same(fused.grads, plain.grads);
+  same(fused.eval_out, plain.eval_out);
+  CHECK(std::any_of(fused.dx.begin(), fused.dx.end(), [](float v) { return v != 0.0f; }));
 }
 
 TEST_CASE("exec grad: layer norm and rms norm") {

@@ -56,6 +56,8 @@ void im2col(const ConvGeom& g, const float* x, float* col) {
           for (i64 wo = 0; wo < lo; ++wo) out[wo] = 0.0f;
           if (g.sw == 1) {
             for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo + off];
+          } else if (g.sw == 2) {
+            for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo * 2 + off];
           } else {
             for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo * g.sw + off];
           }
@@ -81,6 +83,8 @@ void col2im_add(const ConvGeom& g, const float* col, float* dx) {
           float* out = dx + (c * g.h + ih) * g.w;
           if (g.sw == 1) {
             for (i64 wo = lo; wo < hi; ++wo) out[wo + off] += in[wo];
+          } else if (g.sw == 2) {
+            for (i64 wo = lo; wo < hi; ++wo) out[wo * 2 + off] += in[wo];
           } else {
             for (i64 wo = lo; wo < hi; ++wo) out[wo * g.sw + off] += in[wo];
           }
@@ -90,112 +94,235 @@ void col2im_add(const ConvGeom& g, const float* col, float* dx) {
 
 namespace {
 
-// Depthwise k x k with stride S over a zero-padded plane xp [hp, wp]: no bounds checks, the
-// taps unrolled, vectorised over the output columns.
-template <int K, int S>
-void dw_padded(const ConvGeom& g, const float* xp, i64 wp, const float* w, float bias, float* y) {
-  for (i64 ho = 0; ho < g.ho; ++ho) {
-    float* out = y + ho * g.wo;
-    const float* r = xp + ho * S * wp;
-    for (i64 wo = 0; wo < g.wo; ++wo) {
-      float acc = bias;
-      for (int i = 0; i < K; ++i)
-        for (int j = 0; j < K; ++j) acc += w[i * K + j] * r[i * wp + wo * S + j];
-      out[wo] = acc;
-    }
-  }
-}
+// Depthwise convolution through polyphase planes. With stride s, the zero-padded input splits
+// into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each of hq x wq
+// (plus one zero row), and tap (i, j) reads phase ((i d_h) mod s_h, (j d_w) mod s_w) at offset
+// ((i d_h) / s_h) wq + (j d_w) / s_w from output position u wq + v. So every tap is one
+// contiguous, unit-stride pass over an output computed at pitch wq, whatever the stride or
+// dilation; the columns v >= wo of that output are dropped (forward) or zero (backward).
+struct Phases {
+  i64 hq, wq, plane, out;  // phase plane hq x wq (stored with hq + 1 rows), output ho x wq
+  int nph;
+  Phases(const ConvGeom& g)
+      : hq(g.ho + (static_cast<i64>(g.kh - 1) * g.dh) / g.sh),
+        wq(g.wo + (static_cast<i64>(g.kw - 1) * g.dw) / g.sw),
+        plane((hq + 1) * wq),
+        out(g.ho * wq),
+        nph(g.sh * g.sw) {}
+  int phase(const ConvGeom& g, int i, int j) const { return ((i * g.dh) % g.sh) * g.sw + (j * g.dw) % g.sw; }
+  i64 offset(const ConvGeom& g, int i, int j) const { return ((i * g.dh) / g.sh) * wq + (j * g.dw) / g.sw; }
+};
 
-template <int K, int S>
-void dw_padded_backward(const ConvGeom& g, const float* xp, float* dxp, i64 wp, const float* w, const float* dy, float* dw) {
-  float acc[K * K] = {};
-  for (i64 ho = 0; ho < g.ho; ++ho) {
-    const float* d = dy + ho * g.wo;
-    const float* r = xp + ho * S * wp;
-    for (int i = 0; i < K; ++i)
-      for (int j = 0; j < K; ++j) {
-        float a = 0.0f;
-        for (i64 wo = 0; wo < g.wo; ++wo) a += d[wo] * r[i * wp + wo * S + j];
-        acc[i * K + j] += a;
-      }
-    if (!dxp) continue;
-    float* dr = dxp + ho * S * wp;
-    for (int i = 0; i < K; ++i)
-      for (int j = 0; j < K; ++j) {
-        const float wt = w[i * K + j];
-        for (i64 wo = 0; wo < g.wo; ++wo) dr[i * wp + wo * S + j] += wt * d[wo];
-      }
-  }
-  for (int k = 0; k < K * K; ++k) dw[k] += acc[k];
-}
+// The helpers below are inlined into the vectorised entry points (compiled for each target).
+#define HWNAS_INLINE [[gnu::always_inline]] inline
 
-// The generic case (any kernel, stride, dilation) over the padded plane.
-void dw_padded_any(const ConvGeom& g, const float* xp, i64 wp, const float* w, float bias, float* y) {
-  for (i64 ho = 0; ho < g.ho; ++ho) {
-    float* out = y + ho * g.wo;
-    for (i64 wo = 0; wo < g.wo; ++wo) out[wo] = bias;
-    for (int i = 0; i < g.kh; ++i)
-      for (int j = 0; j < g.kw; ++j) {
-        const float wt = w[i * g.kw + j];
-        const float* r = xp + (ho * g.sh + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw;
-        for (i64 wo = 0; wo < g.wo; ++wo) out[wo] += wt * r[wo * g.sw];
-      }
-  }
-}
+// Eight floats as one GCC vector (unaligned loads and stores): AVX in the x86-64-v3 build,
+// two SSE registers in the default one, the same arithmetic in both.
+using v8 = float __attribute__((vector_size(32), aligned(4)));
+constexpr int kLanes = 8;
+#define load8(p) (*reinterpret_cast<const v8*>(p))
+#define store8(p, v) (*reinterpret_cast<v8*>(p) = (v))
 
-void dw_padded_any_backward(const ConvGeom& g, const float* xp, float* dxp, i64 wp, const float* w, const float* dy, float* dw) {
-  for (int i = 0; i < g.kh; ++i)
-    for (int j = 0; j < g.kw; ++j) {
-      const float wt = w[i * g.kw + j];
-      float a = 0.0f;
-      for (i64 ho = 0; ho < g.ho; ++ho) {
-        const float* d = dy + ho * g.wo;
-        const i64 at = (ho * g.sh + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw;
-        for (i64 wo = 0; wo < g.wo; ++wo) a += d[wo] * xp[at + wo * g.sw];
-        if (dxp)
-          for (i64 wo = 0; wo < g.wo; ++wo) dxp[at + wo * g.sw] += wt * d[wo];
+// The phase planes of x (zeros outside the input).
+HWNAS_INLINE void split_phases(const ConvGeom& g, const Phases& f, const float* x, float* planes) {
+  for (int a = 0; a < g.sh; ++a)
+    for (int b = 0; b < g.sw; ++b) {
+      float* p = planes + (a * g.sw + b) * f.plane;
+      // input columns c = b + sw*C - pw for C in [0, wq): the valid C range
+      i64 lo, hi;
+      valid_range(f.wq, g.sw, b - g.pw, g.w, lo, hi);
+      for (i64 r = 0; r <= f.hq; ++r) {
+        float* row = p + r * f.wq;
+        const i64 ih = a + g.sh * r - g.ph;
+        if (ih < 0 || ih >= g.h) {
+          std::fill_n(row, f.wq, 0.0f);
+          continue;
+        }
+        const float* in = x + ih * g.w;
+        const i64 off = b - g.pw;
+        for (i64 c = 0; c < lo; ++c) row[c] = 0.0f;
+        if (g.sw == 1) std::memcpy(row + lo, in + lo + off, sizeof(float) * static_cast<std::size_t>(hi - lo));
+        else if (g.sw == 2) for (i64 c = lo; c < hi; ++c) row[c] = in[c * 2 + off];
+        else for (i64 c = lo; c < hi; ++c) row[c] = in[c * g.sw + off];
+        for (i64 c = hi; c < f.wq; ++c) row[c] = 0.0f;
       }
-      dw[i * g.kw + j] += a;
     }
 }
 
-void pad_plane(const ConvGeom& g, const float* x, float* xp, i64 hp, i64 wp) {
-  std::fill_n(xp, hp * wp, 0.0f);
-  for (i64 y = 0; y < g.h; ++y) std::memcpy(xp + (y + g.ph) * wp + g.pw, x + y * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
+// out[t] (=, or += when accumulate) sum_k w[k] * src[k][t] for t < n.
+template <int T>
+HWNAS_INLINE void taps_pass(float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
+  const float* p[T];
+  float wk[T];
+  for (int k = 0; k < T; ++k) p[k] = src[k], wk[k] = w[k];
+  i64 t = 0;
+  for (; t + kLanes <= n; t += kLanes) {
+    v8 acc = accumulate ? load8(out + t) : v8{};
+    for (int k = 0; k < T; ++k) acc += wk[k] * load8(p[k] + t);
+    store8(out + t, acc);
+  }
+  for (; t < n; ++t) {
+    float acc = accumulate ? out[t] : 0.0f;
+    for (int k = 0; k < T; ++k) acc += wk[k] * p[k][t];
+    out[t] = acc;
+  }
 }
+
+// Up to kGroup taps (a 3x3 kernel) per pass over the output.
+constexpr int kGroup = 9;
+
+template <int T = 1>
+HWNAS_INLINE void taps_group(int count, float* out, i64 n, const float* const* src, const float* w, bool accumulate) {
+  if constexpr (T < kGroup) {
+    if (count > T) return taps_group<T + 1>(count, out, n, src, w, accumulate);
+  }
+  taps_pass<T>(out, n, src, w, accumulate);
+}
+
+HWNAS_INLINE void taps(float* out, i64 n, const float* const* src, const float* w, int count, bool accumulate) {
+  if (count == 0 && !accumulate) std::fill_n(out, n, 0.0f);
+  for (int k = 0; k < count; k += kGroup, accumulate = true)
+    taps_group(std::min(kGroup, count - k), out, n, src + k, w + k, accumulate);
+}
+
+// Reductions keep kLanes partial sums, combined in a fixed order: the same result on every
+// run and for both builds.
+HWNAS_INLINE float combine(const v8& lane) {
+  float s = 0.0f;
+  for (int l = 0; l < kLanes; ++l) s += lane[l];
+  return s;
+}
+
+// d[k] += sum_t a[t] * src[k][t], T dot products in one pass.
+template <int T>
+HWNAS_INLINE void dots_pass(const float* a, i64 n, const float* const* src, float* d) {
+  v8 lane[T] = {};
+  const float* p[T];
+  for (int k = 0; k < T; ++k) p[k] = src[k];
+  i64 t = 0;
+  for (; t + kLanes <= n; t += kLanes) {
+    const v8 va = load8(a + t);
+    for (int k = 0; k < T; ++k) lane[k] += va * load8(p[k] + t);
+  }
+  for (int k = 0; k < T; ++k) {
+    float s = combine(lane[k]);
+    for (i64 r = t; r < n; ++r) s += a[r] * p[k][r];
+    d[k] += s;
+  }
+}
+
+template <int T = 1>
+HWNAS_INLINE void dots_group(int count, const float* a, i64 n, const float* const* src, float* d) {
+  if constexpr (T < kGroup) {
+    if (count > T) return dots_group<T + 1>(count, a, n, src, d);
+  }
+  dots_pass<T>(a, n, src, d);
+}
+
+HWNAS_INLINE void dots(const float* a, i64 n, const float* const* src, float* d, int count) {
+  for (int k = 0; k < count; k += kGroup) dots_group(std::min(kGroup, count - k), a, n, src + k, d + k);
+}
+
+constexpr int kMaxTaps = 64;  // taps handled per batch of pointers
 
 }  // namespace
 
-i64 depthwise_scratch(const ConvGeom& g) { return 2 * (g.h + 2 * g.ph + g.sh) * (g.w + 2 * g.pw + g.sw); }
+i64 depthwise_scratch(const ConvGeom& g) {
+  const Phases f(g);
+  const i64 margin = (static_cast<i64>(g.kh - 1) * g.dh / g.sh + 1) * f.wq;  // dy's zero rows around it
+  return 2 * f.nph * f.plane + f.out + 2 * margin + f.plane;
+}
 
 HWNAS_VECTOR
 void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y, float* scratch) {
-  const i64 hp = g.h + 2 * g.ph + g.sh, wp = g.w + 2 * g.pw + g.sw;
-  pad_plane(g, x, scratch, hp, wp);
-  const bool k3 = g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw;
-  if (k3 && g.sh == 1) dw_padded<3, 1>(g, scratch, wp, w, bias, y);
-  else if (k3 && g.sh == 2) dw_padded<3, 2>(g, scratch, wp, w, bias, y);
-  else dw_padded_any(g, scratch, wp, w, bias, y);
+  const Phases f(g);
+  float* planes = scratch;
+  float* out = planes + f.nph * f.plane;
+  split_phases(g, f, x, planes);
+  std::fill_n(out, f.out, bias);
+  const float* src[kMaxTaps];
+  float wt[kMaxTaps];
+  int count = 0;
+  for (int i = 0; i < g.kh; ++i)
+    for (int j = 0; j < g.kw; ++j) {
+      src[count] = planes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
+      wt[count] = w[i * g.kw + j];
+      if (++count == kMaxTaps) taps(out, f.out, src, wt, count, true), count = 0;
+    }
+  taps(out, f.out, src, wt, count, true);
+  for (i64 u = 0; u < g.ho; ++u) std::memcpy(y + u * g.wo, out + u * f.wq, sizeof(float) * static_cast<std::size_t>(g.wo));
 }
 
 HWNAS_VECTOR
 void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                              float* scratch) {
-  const i64 hp = g.h + 2 * g.ph + g.sh, wp = g.w + 2 * g.pw + g.sw;
-  float* xp = scratch;
-  float* dxp = dx ? scratch + hp * wp : nullptr;
-  pad_plane(g, x, xp, hp, wp);
-  if (dxp) std::fill_n(dxp, hp * wp, 0.0f);
-  const bool k3 = g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw;
-  if (k3 && g.sh == 1) dw_padded_backward<3, 1>(g, xp, dxp, wp, w, dy, dw);
-  else if (k3 && g.sh == 2) dw_padded_backward<3, 2>(g, xp, dxp, wp, w, dy, dw);
-  else dw_padded_any_backward(g, xp, dxp, wp, w, dy, dw);
-  if (dxp)
-    for (i64 y = 0; y < g.h; ++y) {
-      const float* src = dxp + (y + g.ph) * wp + g.pw;
-      float* dst = dx + y * g.w;
-      for (i64 k = 0; k < g.w; ++k) dst[k] += src[k];
+                              bool overwrite_dx, float* scratch) {
+  const Phases f(g);
+  const i64 margin = (static_cast<i64>(g.kh - 1) * g.dh / g.sh + 1) * f.wq;
+  float* planes = scratch;
+  float* dplanes = planes + f.nph * f.plane;
+  float* dyp = dplanes + f.nph * f.plane;  // dy at pitch wq, with `margin` zeros on either side
+  split_phases(g, f, x, planes);
+  std::fill_n(dyp, margin, 0.0f);
+  float* d = dyp + margin;
+  for (i64 u = 0; u < g.ho; ++u) {
+    std::memcpy(d + u * f.wq, dy + u * g.wo, sizeof(float) * static_cast<std::size_t>(g.wo));
+    std::fill(d + u * f.wq + g.wo, d + (u + 1) * f.wq, 0.0f);
+  }
+  std::fill_n(d + f.out, margin + f.plane, 0.0f);
+  // weight gradient: one dot product per tap
+  const float* src[kMaxTaps];
+  float acc[kMaxTaps];
+  const int taps_n = g.kh * g.kw;
+  for (int k0 = 0; k0 < taps_n; k0 += kMaxTaps) {
+    const int count = std::min(kMaxTaps, taps_n - k0);
+    for (int k = 0; k < count; ++k) {
+      const int i = (k0 + k) / g.kw, j = (k0 + k) % g.kw;
+      src[k] = planes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
+      acc[k] = 0.0f;
     }
+    dots(d, f.out, src, acc, count);
+    for (int k = 0; k < count; ++k) dw[k0 + k] += acc[k];
+  }
+  if (!dx) return;
+  // input gradient per phase plane: dP[s] = sum over the phase's taps of w * dy[s - offset]
+  float wt[kMaxTaps];
+  for (int ph = 0; ph < f.nph; ++ph) {
+    float* dp = dplanes + ph * f.plane;
+    int count = 0;
+    bool accumulate = false;
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) {
+        if (f.phase(g, i, j) != ph) continue;
+        src[count] = d - f.offset(g, i, j);
+        wt[count] = w[i * g.kw + j];
+        if (++count == kMaxTaps) taps(dp, f.plane, src, wt, count, accumulate), count = 0, accumulate = true;
+      }
+    taps(dp, f.plane, src, wt, count, accumulate);
+  }
+  // back to the input's layout; input pixels no tap reads get zero. Input columns c0 + sw k
+  // (those with (c + pw) % sw == b) are phase b's columns C0 + k, the first `valid` of them
+  // inside the plane.
+  for (int b = 0; b < g.sw; ++b) {
+    i64 c0 = (b - g.pw) % g.sw;
+    if (c0 < 0) c0 += g.sw;
+    if (c0 >= g.w) continue;
+    const i64 C0 = (c0 + g.pw) / g.sw, n = (g.w - 1 - c0) / g.sw + 1, s = g.sw;
+    const i64 inside = std::clamp<i64>(f.wq - C0, 0, n);
+    i64 a = g.ph % g.sh, R = g.ph / g.sh;
+    for (i64 r = 0; r < g.h; ++r, a = a + 1 == g.sh ? 0 : a + 1, R += a == 0) {
+      const i64 valid = R <= f.hq ? inside : 0;
+      const float* src = dplanes + (a * g.sw + b) * f.plane + R * f.wq + C0;
+      float* dst = dx + r * g.w + c0;
+      if (overwrite_dx) {
+        if (s == 1) std::copy_n(src, valid, dst);
+        else if (s == 2) for (i64 k = 0; k < valid; ++k) dst[k * 2] = src[k];
+        else for (i64 k = 0; k < valid; ++k) dst[k * s] = src[k];
+        for (i64 k = valid; k < n; ++k) dst[k * s] = 0.0f;
+      } else {
+        for (i64 k = 0; k < valid; ++k) dst[k * s] += src[k];
+      }
+    }
+  }
 }
 
 namespace {
@@ -232,41 +359,54 @@ void activation(graph::Op op, const float* x, float* y, i64 n) {
   }
 }
 
+namespace {
+// dx[i] = f(i) or dx[i] += f(i)
+template <class F>
+[[gnu::always_inline]] inline void store(float* dx, i64 n, bool overwrite, F f) {
+  if (overwrite) {
+    for (i64 i = 0; i < n; ++i) dx[i] = f(i);
+  } else {
+    for (i64 i = 0; i < n; ++i) dx[i] += f(i);
+  }
+}
+}  // namespace
+
 HWNAS_VECTOR
-void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n) {
+void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n, bool overwrite) {
   using graph::Op;
   switch (op) {
     case Op::relu:
-      for (i64 i = 0; i < n; ++i) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+      store(dx, n, overwrite, [&](i64 i) { return x[i] > 0.0f ? dy[i] : 0.0f; });
       break;
     case Op::relu6:
-      for (i64 i = 0; i < n; ++i) dx[i] += (x[i] > 0.0f && x[i] < 6.0f) ? dy[i] : 0.0f;
+      store(dx, n, overwrite, [&](i64 i) { return (x[i] > 0.0f && x[i] < 6.0f) ? dy[i] : 0.0f; });
       break;
     case Op::hardsigmoid:
-      for (i64 i = 0; i < n; ++i) dx[i] += (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] * (1.0f / 6.0f) : 0.0f;
+      store(dx, n, overwrite, [&](i64 i) { return (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] * (1.0f / 6.0f) : 0.0f; });
       break;
     case Op::hardswish:
-      for (i64 i = 0; i < n; ++i)
-        dx[i] += x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? dy[i] : dy[i] * (2.0f * x[i] + 3.0f) * (1.0f / 6.0f);
+      store(dx, n, overwrite, [&](i64 i) {
+        return x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? dy[i] : dy[i] * (2.0f * x[i] + 3.0f) * (1.0f / 6.0f);
+      });
       break;
     case Op::sigmoid:
-      for (i64 i = 0; i < n; ++i) {
+      store(dx, n, overwrite, [&](i64 i) {
         const float s = sigmoid(x[i]);
-        dx[i] += dy[i] * s * (1.0f - s);
-      }
+        return dy[i] * s * (1.0f - s);
+      });
       break;
     case Op::silu:
-      for (i64 i = 0; i < n; ++i) {
+      store(dx, n, overwrite, [&](i64 i) {
         const float s = sigmoid(x[i]);
-        dx[i] += dy[i] * (s + x[i] * s * (1.0f - s));
-      }
+        return dy[i] * (s + x[i] * s * (1.0f - s));
+      });
       break;
     case Op::gelu:
-      for (i64 i = 0; i < n; ++i) {
+      store(dx, n, overwrite, [&](i64 i) {
         const float cdf = 0.5f * (1.0f + std::erf(x[i] * 0.70710678f));
         const float pdf = 0.39894228f * std::exp(-0.5f * x[i] * x[i]);
-        dx[i] += dy[i] * (cdf + x[i] * pdf);
-      }
+        return dy[i] * (cdf + x[i] * pdf);
+      });
       break;
     default:
       break;
@@ -274,34 +414,69 @@ void activation_backward(graph::Op op, const float* x, const float* dy, float* d
 }
 
 HWNAS_VECTOR
+float sum(const float* x, i64 n) {
+  v8 lane{};
+  i64 i = 0;
+  for (; i + kLanes <= n; i += kLanes) lane += load8(x + i);
+  float s = combine(lane);
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+HWNAS_VECTOR
 void sums(const float* x, i64 n, float& s1, float& s2) {
-  float a = 0.0f, b = 0.0f;
-  for (i64 i = 0; i < n; ++i) {
-    a += x[i];
-    b += x[i] * x[i];
+  v8 a{}, b{};
+  i64 i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const v8 v = load8(x + i);
+    a += v;
+    b += v * v;
   }
-  s1 = a, s2 = b;
+  s1 = combine(a), s2 = combine(b);
+  for (; i < n; ++i) s1 += x[i], s2 += x[i] * x[i];
 }
 
 HWNAS_VECTOR
-void affine(const float* x, float* y, i64 n, float scale, float shift) {
-  for (i64 i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+void affine(const float* x, float* y, i64 n, float scale, float shift, float lo, float hi) {
+  for (i64 i = 0; i < n; ++i) y[i] = std::min(std::max(x[i] * scale + shift, lo), hi);
 }
 
 HWNAS_VECTOR
-void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, float& sdy, float& sdyx) {
-  float a = 0.0f, b = 0.0f;
-  for (i64 i = 0; i < n; ++i) {
-    a += dy[i];
-    b += dy[i] * (x[i] - mean);
+void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, Mask m, float& sdy, float& sdyx) {
+  v8 a{}, b{};
+  i64 i = 0;
+  if (m.y) {
+    for (; i + kLanes <= n; i += kLanes) {
+      const v8 y = load8(m.y + i), zero{};
+      const v8 d = (y > m.lo) & (y < m.hi) ? load8(dy + i) : zero;
+      a += d;
+      b += d * (load8(x + i) - mean);
+    }
+  } else {
+    for (; i + kLanes <= n; i += kLanes) {
+      const v8 d = load8(dy + i);
+      a += d;
+      b += d * (load8(x + i) - mean);
+    }
   }
-  sdy = a, sdyx = b;
+  sdy = combine(a), sdyx = combine(b);
+  for (; i < n; ++i) {
+    const float d = !m.y || (m.y[i] > m.lo && m.y[i] < m.hi) ? dy[i] : 0.0f;
+    sdy += d, sdyx += d * (x[i] - mean);
+  }
 }
 
 HWNAS_VECTOR
-void norm_input_grad(const float* x, const float* dy, float* dx, i64 n, float mean, float invstd, float k1, float mdy,
-                     float mxh) {
-  for (i64 i = 0; i < n; ++i) dx[i] += k1 * (dy[i] - mdy - (x[i] - mean) * invstd * mxh);
+void norm_input_grad(const float* x, const float* dy, Mask m, float* dx, i64 n, float mean, float invstd, float k1,
+                     float mdy, float mxh, bool overwrite) {
+  if (m.y) {
+    store(dx, n, overwrite, [&](i64 i) {
+      const float d = m.y[i] > m.lo && m.y[i] < m.hi ? dy[i] : 0.0f;
+      return k1 * (d - mdy - (x[i] - mean) * invstd * mxh);
+    });
+  } else {
+    store(dx, n, overwrite, [&](i64 i) { return k1 * (dy[i] - mdy - (x[i] - mean) * invstd * mxh); });
+  }
 }
 
 i64 Strided::rows() const {

@@ -25,25 +25,39 @@ void im2col(const ConvGeom& g, const float* x, float* col);
 // dx[c, h, w] += the column matrix folded back
 void col2im_add(const ConvGeom& g, const float* col, float* dx);
 
-// One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through a
-// zero-padded copy of the plane in `scratch` (depthwise_scratch(g) floats).
+// One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through the
+// plane's polyphase split in `scratch` (depthwise_scratch(g) floats): any kernel, stride and
+// dilation runs as unit-stride passes.
 i64 depthwise_scratch(const ConvGeom& g);
 void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float bias, float* y, float* scratch);
-// Its backward: dx += (when dx) and dw[kh*kw] += , from dy.
+// Its backward: dw[kh*kw] += and, when dx, dx = (overwrite_dx) or dx += the input gradient.
 void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w, const float* dy,
-                              float* dx, float* dw, float* scratch);
+                              float* dx, float* dw, bool overwrite_dx, float* scratch);
 
-// y = act(x) over n elements, and dx += dy * act'(x) (x is the activation's input).
+// y = act(x) over n elements, and dx (+)= dy * act'(x) (x is the activation's input; `=` when
+// overwrite).
 void activation(graph::Op op, const float* x, float* y, i64 n);
-void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n);
+void activation_backward(graph::Op op, const float* x, const float* dy, float* dx, i64 n, bool overwrite);
 
-// Batch-norm pieces over one plane of n elements: sums of x and x^2; y = x*scale + shift;
-// sums of dy and dy*(x-mean); dx += k1 * (dy - mdy - (x-mean)*invstd*mxh).
+// Reductions keep a fixed number of partial sums combined in a fixed order: vectorised, and
+// the same result on every run.
+float sum(const float* x, i64 n);
+// Where an activation fused after a norm passes its gradient: its output y strictly inside
+// (lo, hi) (relu: (0, inf), relu6: (0, 6)); no y: everywhere.
+struct Mask {
+  const float* y = nullptr;
+  float lo = 0.0f, hi = 0.0f;
+  Mask at(i64 offset) const { return {y ? y + offset : nullptr, lo, hi}; }
+};
+
+// Batch-norm pieces over one plane of n elements: sums of x and x^2; y = clamp(x*scale + shift,
+// lo, hi); sums of dy and dy*(x-mean); dx (+)= k1 * (dy - mdy - (x-mean)*invstd*mxh), with dy
+// masked by `m`.
 void sums(const float* x, i64 n, float& s1, float& s2);
-void affine(const float* x, float* y, i64 n, float scale, float shift);
-void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, float& sdy, float& sdyx);
-void norm_input_grad(const float* x, const float* dy, float* dx, i64 n, float mean, float invstd, float k1, float mdy,
-                     float mxh);
+void affine(const float* x, float* y, i64 n, float scale, float shift, float lo, float hi);
+void norm_grad_sums(const float* x, const float* dy, i64 n, float mean, Mask m, float& sdy, float& sdyx);
+void norm_input_grad(const float* x, const float* dy, Mask m, float* dx, i64 n, float mean, float invstd, float k1,
+                     float mdy, float mxh, bool overwrite);
 
 // Strided copy of a tensor of `shape` (rank <= 8): dst[i] (+)= src[i] at the element offsets
 // given by each side's strides, for the rows [row_begin, row_end) of the shape without its

@@ -99,6 +99,16 @@ struct Plan {
   float* fused_out = nullptr;
   Op fused_act = Op::count_;
   bool fused_away = false;
+  // batch norm + relu/relu6 (both modes): the norm writes the activation's output, clamped to
+  // [lo, hi], and its backward reads the activation's gradient, masked where the output is
+  // clamped; the activation node is skipped (`in_norm`)
+  int act = -1;
+  float lo = 0.0f, hi = 0.0f;
+  bool in_norm = false;
+  // training: a conv followed only by a batch norm sums each output plane while it is in cache
+  // (`stats_for`: that norm, into its `plane_sums` [batch][channels][2])
+  int stats_for = -1;
+  std::vector<float> plane_sums;
   std::vector<float> fw, fb;
   // broadcast / data movement
   std::vector<kernels::Strided> moves;  // one per input (or one)
@@ -114,6 +124,11 @@ struct Network::Impl {
   std::vector<std::vector<float>> col, partial;  // per batch chunk
   int in_node = -1, out_node = -1;
   bool input_grads = false;
+  // The node whose gradient storage node i's gradient is (views share their input's; -1 for a
+  // parameter's or none), and during backward whether that storage holds nothing of this pass
+  // yet: its first writer overwrites it instead of accumulating into a zeroed buffer.
+  std::vector<int> grad_owner;
+  std::vector<char> unwritten;
 
   Impl(const graph::Graph& graph, Params& params, bool with_input_grads)
       : g(graph), p(params), input_grads(with_input_grads) {
@@ -143,6 +158,8 @@ struct Network::Impl {
     for (int i = 0; i < n; ++i)
       for (int in : g.node(i).inputs) readers[in].push_back(i);
     std::vector<bool> needs(static_cast<std::size_t>(n), false);
+    grad_owner.assign(static_cast<std::size_t>(n), -1);
+    unwritten.assign(static_cast<std::size_t>(n), 0);
     i64 col_need = 1, partial_need = 1;
     for (int i = 0; i < n; ++i) {
       const Node& nd = g.node(i);
@@ -159,6 +176,7 @@ struct Network::Impl {
       if (graph::is_view(nd.op)) {
         pl.value = plan[nd.inputs[0]].value;
         pl.grad = plan[nd.inputs[0]].grad;
+        grad_owner[i] = grad_owner[nd.inputs[0]];
       } else if (nd.op == Op::weight) {
         pl.value = pl.w->value.data();
         pl.grad = pl.w->grad.data();
@@ -167,6 +185,7 @@ struct Network::Impl {
         if (needs[i]) {
           pl.grad = alloc(count);
           pl.owns_grad = true;
+          grad_owner[i] = i;
         }
       }
     }
@@ -176,6 +195,22 @@ struct Network::Impl {
   }
 
   void plan_fusion(const std::vector<std::vector<int>>& readers) {
+    for (int i = 0; i < g.size(); ++i) {
+      if (g.node(i).op != Op::batch_norm || g.node(i).shape.size() != 4) continue;
+      Plan& pl = plan[i];
+      const int x = g.node(i).inputs[0];
+      if (g.node(x).op == Op::conv2d && readers[x].size() == 1 && x != out_node) {
+        plan[x].stats_for = i;
+        pl.plane_sums.assign(static_cast<std::size_t>(2 * shape(i)[0] * shape(i)[1]), 0.0f);
+      }
+      if (readers[i].size() != 1 || i == out_node) continue;
+      const Op a = g.node(readers[i][0]).op;
+      if (a != Op::relu && a != Op::relu6) continue;
+      pl.act = readers[i][0];
+      pl.lo = 0.0f;
+      pl.hi = a == Op::relu6 ? 6.0f : std::numeric_limits<float>::infinity();
+      plan[pl.act].in_norm = true;
+    }
     for (int i = 0; i < g.size(); ++i) {
       if (g.node(i).op != Op::conv2d || readers[i].size() != 1 || i == out_node) continue;
       const int bn = readers[i][0];
@@ -369,7 +404,7 @@ struct Network::Impl {
     for (int i = 0; i < g.size(); ++i) {
       const Node& nd = g.node(i);
       Plan& pl = plan[i];
-      if (!training && pl.fused_away) continue;
+      if ((!training && pl.fused_away) || pl.in_norm) continue;
       switch (nd.op) {
         case Op::input:
         case Op::weight:
@@ -433,14 +468,32 @@ struct Network::Impl {
   }
 
   // ---------------------------------------------------------------- backward
+  // Before a node's backward writes input x's gradient: true when it is the first writer of
+  // this pass and so may overwrite the buffer (every writer writes all of it).
+  bool first_write(int x) {
+    const int o = grad_owner[x];
+    if (o < 0 || !unwritten[o]) return false;
+    unwritten[o] = 0;
+    return true;
+  }
+
+  // x's gradient for a writer that only accumulates: zeroed by its first writer.
+  float* accumulate_grad(int x) {
+    float* d = plan[x].grad;
+    if (d && first_write(x)) parallel_elems(graph::numel(shape(grad_owner[x])), [&](i64 b, i64 e) { std::fill(d + b, d + e, 0.0f); });
+    return d;
+  }
+
   void backward() {
-    // every node gradient but the output's (set by the loss or the caller)
-    for (int i = 0; i < g.size(); ++i)
-      if (plan[i].owns_grad && plan[i].grad != plan[out_node].grad) std::fill_n(plan[i].grad, graph::numel(shape(i)), 0.0f);
+    // every node gradient but the output's (set by the loss or the caller) starts unwritten
+    for (int i = 0; i < g.size(); ++i) unwritten[i] = plan[i].owns_grad && plan[i].act < 0;  // a fused norm's own is unused
+    if (grad_owner[out_node] >= 0) unwritten[grad_owner[out_node]] = 0;
     for (int i = g.size() - 1; i >= 0; --i) {
       const Node& nd = g.node(i);
       Plan& pl = plan[i];
-      if (!pl.grad) continue;
+      if (!pl.grad || pl.in_norm) continue;
+      const int out = pl.act >= 0 ? pl.act : i;  // a norm fused with its activation reads that one's gradient
+      if (grad_owner[out] >= 0 && unwritten[grad_owner[out]]) continue;  // nothing reached it: a zero gradient
       switch (nd.op) {
         case Op::input:
         case Op::weight:
@@ -475,8 +528,9 @@ struct Network::Impl {
         case Op::sigmoid: case Op::silu: case Op::gelu: {
           const Plan& x = plan[nd.inputs[0]];
           if (!x.grad) break;
+          const bool overwrite = first_write(nd.inputs[0]);
           parallel_elems(graph::numel(nd.shape), [&](i64 b, i64 e) {
-            kernels::activation_backward(nd.op, x.value + b, pl.grad + b, x.grad + b, e - b);
+            kernels::activation_backward(nd.op, x.value + b, pl.grad + b, x.grad + b, e - b, overwrite);
           });
           break;
         }
@@ -485,16 +539,14 @@ struct Network::Impl {
           binary_backward(i);
           break;
         case Op::concat:
-          for (std::size_t k = 0; k < nd.inputs.size(); ++k) {
-            const Plan& x = plan[nd.inputs[k]];
-            if (x.grad) move_back(pl.moves[k], pl.grad, x.grad);
-          }
+          for (std::size_t k = 0; k < nd.inputs.size(); ++k)
+            if (float* dx = accumulate_grad(nd.inputs[k])) move_back(pl.moves[k], pl.grad, dx);
           break;
         case Op::transpose:
         case Op::slice:
         case Op::unfold:
         case Op::fold:
-          if (plan[nd.inputs[0]].grad) move_back(pl.moves[0], pl.grad, plan[nd.inputs[0]].grad);
+          if (float* dx = accumulate_grad(nd.inputs[0])) move_back(pl.moves[0], pl.grad, dx);
           break;
         case Op::avg_pool:
         case Op::max_pool:
@@ -505,6 +557,8 @@ struct Network::Impl {
           unsupported(nd, "no kernel for this op");
       }
     }
+    for (int i = 0; i < g.size(); ++i)
+      if (unwritten[i]) std::fill_n(plan[i].grad, graph::numel(shape(i)), 0.0f);
   }
 
   // dx (+)= the gradient of a forward move, read back through the same strides
@@ -571,6 +625,10 @@ struct Network::Impl {
           }
         }
         if (act != Op::count_) kernels::activation(act, yn, yn, cout * out_plane);
+        if (training && pl.stats_for >= 0) {
+          float* st = plan[pl.stats_for].plane_sums.data() + 2 * n * cout;
+          for (i64 ch = 0; ch < cout; ++ch) kernels::sums(yn + ch * out_plane, out_plane, st[2 * ch], st[2 * ch + 1]);
+        }
       }
     });
   }
@@ -586,27 +644,25 @@ struct Network::Impl {
     const i64 wsize = static_cast<i64>(pl.w->value.size());
     const float* w = pl.w->value.data();
     const i64 nb = nd.shape[0];
+    const bool overwrite = xp.grad && first_write(nd.inputs[0]);
     parallel(chunks_of(nb), [&](i64 c) {
       float* colbuf = col[c].data();
       float* dw = partial[c].data();
       float* db = dw + wsize;
-      std::fill_n(dw, wsize + cout, 0.0f);
+      std::fill_n(dw, wsize + (pl.b ? cout : 0), 0.0f);
       for (i64 n = chunk_begin(nb, c); n < chunk_begin(nb, c + 1); ++n) {
         const float* xn = xp.value + n * cin * in_plane;
         float* dxn = xp.grad ? xp.grad + n * cin * in_plane : nullptr;
         const float* dyn = pl.grad + n * cout * out_plane;
-        for (i64 o = 0; o < cout; ++o) {
-          float s = 0.0f;
-          const float* row = dyn + o * out_plane;
-          for (i64 k = 0; k < out_plane; ++k) s += row[k];
-          db[o] += s;
-        }
+        if (pl.b)
+          for (i64 o = 0; o < cout; ++o) db[o] += kernels::sum(dyn + o * out_plane, out_plane);
         if (pl.depthwise) {
           for (i64 ch = 0; ch < cout; ++ch)
             kernels::depthwise_plane_backward(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, dyn + ch * out_plane,
-                                              dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw, colbuf);
+                                              dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw, overwrite, colbuf);
           continue;
         }
+        if (dxn && overwrite && !pl.pointwise) std::fill_n(dxn, cin * in_plane, 0.0f);
         for (i64 gi = 0; gi < groups; ++gi) {
           const float* xg = xn + gi * gm.c * in_plane;
           const float* dyg = dyn + gi * cog * out_plane;
@@ -619,7 +675,8 @@ struct Network::Impl {
           if (!dxn) continue;
           float* dxg = dxn + gi * gm.c * in_plane;
           if (pl.pointwise) {
-            kernels::gemm(true, false, kdim, out_plane, cog, 1.0f, w + gi * cog * kdim, kdim, dyg, out_plane, 1.0f, dxg, out_plane);
+            kernels::gemm(true, false, kdim, out_plane, cog, 1.0f, w + gi * cog * kdim, kdim, dyg, out_plane, overwrite ? 0.0f : 1.0f,
+                          dxg, out_plane);
           } else {
             kernels::gemm(true, false, kdim, out_plane, cog, 1.0f, w + gi * cog * kdim, kdim, dyg, out_plane, 0.0f, colbuf, out_plane);
             kernels::col2im_add(gm, colbuf, dxg);
@@ -675,10 +732,11 @@ struct Network::Impl {
         }
     });
     if (!xp.grad) return;
+    const float beta = first_write(nd.inputs[0]) ? 0.0f : 1.0f;
     const i64 per = std::max<i64>(16, (m + kMaxChunks - 1) / kMaxChunks);
     parallel((m + per - 1) / per, [&](i64 c) {
       const i64 r0 = c * per, r1 = std::min(m, r0 + per);
-      kernels::gemm(false, false, r1 - r0, in, out, 1.0f, pl.grad + r0 * out, out, pl.w->value.data(), in, 1.0f, xp.grad + r0 * in, in);
+      kernels::gemm(false, false, r1 - r0, in, out, 1.0f, pl.grad + r0 * out, out, pl.w->value.data(), in, beta, xp.grad + r0 * in, in);
     });
   }
 
@@ -708,6 +766,8 @@ struct Network::Impl {
       });
       return;
     }
+    accumulate_grad(nd.inputs[0]);
+    accumulate_grad(nd.inputs[1]);
     // in batch order, so broadcast inputs accumulate deterministically
     for (i64 r = 0; r < batches; ++r) {
       const float* dc = pl.grad + r * m * n;
@@ -769,6 +829,7 @@ struct Network::Impl {
     const i64 group = a.heads / a.kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
     const Plan &qp = plan[nd.inputs[0]], &kp = plan[nd.inputs[1]], &vp = plan[nd.inputs[2]];
+    for (int k = 0; k < 3; ++k) accumulate_grad(nd.inputs[k]);
     // heads of one sample run in order: heads sharing a key/value head accumulate in order
     parallel(bsz, [&](i64 b) {
       float* dp = pl.aux2.data() + b * tq * tk;
@@ -801,6 +862,10 @@ struct Network::Impl {
     const Shape& s = nd.shape;
     const i64 n = s[0], c = s[1], inner = graph::numel(s) / (n * c);
     const float* x = plan[nd.inputs[0]].value;
+    const bool summed = plan[nd.inputs[0]].stats_for == i;
+    float* y = pl.act >= 0 ? plan[pl.act].value : pl.value;
+    const float lo = pl.act >= 0 ? pl.lo : -std::numeric_limits<float>::infinity();
+    const float hi = pl.act >= 0 ? pl.hi : std::numeric_limits<float>::infinity();
     if (pl.aux.empty()) pl.aux.assign(static_cast<std::size_t>(2 * c), 0.0f);
     parallel(c, [&](i64 ch) {
       float mean, invstd;
@@ -808,7 +873,11 @@ struct Network::Impl {
         double sum = 0.0, sq = 0.0;
         for (i64 b = 0; b < n; ++b) {
           float s1, s2;
-          kernels::sums(x + (b * c + ch) * inner, inner, s1, s2);
+          if (summed) {
+            s1 = pl.plane_sums[2 * (b * c + ch)], s2 = pl.plane_sums[2 * (b * c + ch) + 1];
+          } else {
+            kernels::sums(x + (b * c + ch) * inner, inner, s1, s2);
+          }
           sum += s1;
           sq += s2;
         }
@@ -826,7 +895,7 @@ struct Network::Impl {
       pl.aux[2 * ch] = mean;
       pl.aux[2 * ch + 1] = invstd;
       const float sc = pl.w->value[ch] * invstd, sh = pl.b->value[ch] - mean * sc;
-      for (i64 b = 0; b < n; ++b) kernels::affine(x + (b * c + ch) * inner, pl.value + (b * c + ch) * inner, inner, sc, sh);
+      for (i64 b = 0; b < n; ++b) kernels::affine(x + (b * c + ch) * inner, y + (b * c + ch) * inner, inner, sc, sh, lo, hi);
     });
   }
 
@@ -836,12 +905,17 @@ struct Network::Impl {
     const Shape& s = nd.shape;
     const i64 n = s[0], c = s[1], inner = graph::numel(s) / (n * c);
     const Plan& xp = plan[nd.inputs[0]];
+    const bool overwrite = xp.grad && first_write(nd.inputs[0]);
+    // fused with its activation: that one's gradient, masked where its output was clamped
+    const float* dy = pl.act >= 0 ? plan[pl.act].grad : pl.grad;
+    const kernels::Mask mask{pl.act >= 0 ? plan[pl.act].value : nullptr, pl.lo, pl.hi};
     parallel(c, [&](i64 ch) {
       const float mean = pl.aux[2 * ch], invstd = pl.aux[2 * ch + 1];
       double sdy = 0.0, sdyx = 0.0;
       for (i64 b = 0; b < n; ++b) {
         float s1, s2;
-        kernels::norm_grad_sums(xp.value + (b * c + ch) * inner, pl.grad + (b * c + ch) * inner, inner, mean, s1, s2);
+        const i64 at = (b * c + ch) * inner;
+        kernels::norm_grad_sums(xp.value + at, dy + at, inner, mean, mask.at(at), s1, s2);
         sdy += s1;
         sdyx += s2;
       }
@@ -854,7 +928,7 @@ struct Network::Impl {
       const float k1 = gam * invstd, mdy = dbeta / cnt, mxh = dgamma / cnt;
       for (i64 b = 0; b < n; ++b) {
         const i64 at = (b * c + ch) * inner;
-        kernels::norm_input_grad(xp.value + at, pl.grad + at, xp.grad + at, inner, mean, invstd, k1, mdy, mxh);
+        kernels::norm_input_grad(xp.value + at, dy + at, mask.at(at), xp.grad + at, inner, mean, invstd, k1, mdy, mxh, overwrite);
       }
     });
   }
@@ -899,6 +973,7 @@ struct Network::Impl {
     const bool rms = nd.op == Op::rms_norm;
     const i64 dim = nd.shape.back(), rows = graph::numel(nd.shape) / dim;
     const Plan& xp = plan[nd.inputs[0]];
+    accumulate_grad(nd.inputs[0]);
     // parameter gradients: reduce over rows in row order, split over the features
     parallel_elems(dim, [&](i64 b, i64 e) {
       for (i64 r = 0; r < rows; ++r) {
@@ -947,7 +1022,7 @@ struct Network::Impl {
     Plan& pl = plan[i];
     const Node& nd = g.node(i);
     const Plan& xp = plan[nd.inputs[0]];
-    if (!xp.grad) return;
+    if (!accumulate_grad(nd.inputs[0])) return;
     const i64 dim = nd.shape.back(), rows = graph::numel(nd.shape) / dim;
     parallel_rows(rows, dim, [&](i64 r) {
       const float* y = pl.value + r * dim;
@@ -1014,21 +1089,27 @@ struct Network::Impl {
     for (int k = 0; k < 2; ++k) {
       const Plan& xp = plan[nd.inputs[k]];
       if (!xp.grad) continue;
+      const bool full = graph::numel(shape(nd.inputs[k])) == total;
+      const bool overwrite = full && first_write(nd.inputs[k]);
+      if (!full) accumulate_grad(nd.inputs[k]);
       const Plan& other = plan[nd.inputs[1 - k]];
       const i64 inner = s[k].src[rank - 1], oinner = s[1 - k].src[rank - 1];
       auto rows_fn = [&](i64 r0, i64 r1) {
         for (i64 r = r0; r < r1; ++r) {
           float* dx = xp.grad + row_offset(s[k], r);
           const float* dy = pl.grad + r * len;
-          if (mul) {
-            const float* ov = other.value + row_offset(s[1 - k], r);
+          const float* ov = mul ? other.value + row_offset(s[1 - k], r) : nullptr;
+          if (overwrite) {  // full: unit strides
+            if (mul) for (i64 e = 0; e < len; ++e) dx[e] = dy[e] * ov[e * oinner];
+            else std::copy_n(dy, len, dx);
+          } else if (mul) {
             for (i64 e = 0; e < len; ++e) dx[e * inner] += dy[e] * ov[e * oinner];
           } else {
             for (i64 e = 0; e < len; ++e) dx[e * inner] += dy[e];
           }
         }
       };
-      if (graph::numel(shape(nd.inputs[k])) == total) {
+      if (full) {
         parallel((rows + 63) / 64, [&](i64 c) { rows_fn(c * 64, std::min(rows, (c + 1) * 64)); });
       } else {
         rows_fn(0, rows);  // a broadcast input sums over rows: in row order
@@ -1045,6 +1126,8 @@ struct Network::Impl {
     const Plan& xp = plan[nd.inputs[0]];
     const i64 planes = xs[0] * xs[1], h = xs[2], w = xs[3], ho = nd.shape[2], wo = nd.shape[3];
     const bool global = nd.op == Op::global_avg_pool, maxp = nd.op == Op::max_pool;
+    const bool overwrite = backward && global && first_write(nd.inputs[0]);
+    if (backward && !global) accumulate_grad(nd.inputs[0]);
     parallel((planes + 15) / 16, [&](i64 c) {
       for (i64 pi = c * 16; pi < std::min(planes, (c + 1) * 16); ++pi) {
         const float* x = xp.value + pi * h * w;
@@ -1053,7 +1136,8 @@ struct Network::Impl {
           const float inv = 1.0f / static_cast<float>(h * w);
           if (backward) {
             const float d = pl.grad[pi] * inv;
-            for (i64 k = 0; k < h * w; ++k) dx[k] += d;
+            if (overwrite) std::fill_n(dx, h * w, d);
+            else for (i64 k = 0; k < h * w; ++k) dx[k] += d;
           } else {
             float s = 0.0f;
             for (i64 k = 0; k < h * w; ++k) s += x[k];
