@@ -132,7 +132,7 @@ TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[sea
       {"search " + space + " --objective params:min --reference none --reference resnet18", 1,
        "--reference none: stands alone (no zoo reference points), not beside other names"},
       {"search zdt1 --reference resnet18", 1, "--reference: zoo models compare with the members of a search space, not with zdt1"},
-      {"search " + space + " --objective params:min --evaluator magic", 1, "--evaluator: must be cost or train, got 'magic'"},
+      {"search " + space + " --objective params:min --evaluator magic", 1, "--evaluator: must be cost, train or supernet:DIR, got 'magic'"},
       {"search --resume", 1, "--resume: needs --out"},
       {"search", 1, "missing <space>"},
       {"cost " + space, 1, "(a search space: cost one member with --genome)"},
@@ -146,4 +146,61 @@ TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[sea
     CHECK(r.code == c.code);
     CHECK_THAT(r.err, Contains(c.message));
   }
+}
+
+namespace {
+// 8x8x1 input, stage1 choosing a conv or an inverted residual (tests/test_search_supernet.cpp has
+// the same space)
+const char* kTinySpace = R"({"format": "hwnas.space/1", "name": "tiny", "input": {"channels": 1, "resolution": 8},
+  "layers": [
+    {"name": "stem", "type": "conv", "out": {"choice": "categorical", "values": [4, 8]}, "kernel": 3},
+    {"name": "stage1", "choice": "block", "stride": 2, "out": {"choice": "categorical", "values": [8, 12]},
+     "repeat": {"choice": "int", "min": 1, "max": 2},
+     "options": [{"type": "conv", "kernel": {"choice": "categorical", "values": [3, 5]}},
+                 {"type": "inverted_residual", "expand": {"choice": "categorical", "values": [2, 4]},
+                  "kernel": {"choice": "categorical", "values": [3, 5]}}]},
+    {"name": "pool", "type": "global_avg_pool"},
+    {"name": "flatten", "type": "flatten"},
+    {"name": "classifier", "type": "linear", "out": 10}]})";
+}  // namespace
+
+TEST_CASE("cli: supernet train, resume, and a one-shot search over it", "[search][cli][supernet]") {
+  const auto dir = (std::filesystem::temp_directory_path() / ("hwnas_cli_supernet_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string space = dir + "/tiny.json";
+  std::ofstream(space) << kTinySpace;
+  const std::string out = dir + "/super";
+  // 512 images of Fashion-MNIST resized to 8x8, 2 epochs of 8 steps
+  Run r = hwnas("supernet train " + space + " --epochs 2 --batch 64 --subset 512 --test-subset 256 --threads 1 --out " + out);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("supernet trained: 2 epochs") != std::string::npos);
+  CHECK(r.out.find("largest  member 1,0,1,2,1,0,0: inherited test accuracy") != std::string::npos);
+  CHECK(r.err.find("supernet epoch 2/2 done") != std::string::npos);
+  CHECK(std::filesystem::exists(out + "/supernet.ckpt"));
+  r = hwnas("supernet train " + space + " --out " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("supernet.ckpt: exists; continue it with --resume") != std::string::npos);
+  r = hwnas("supernet train --resume --epochs 3 --out " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--resume: takes the configuration from " + out + "/supernet.ckpt; drop --epochs") != std::string::npos);
+  r = hwnas("supernet train --resume --out " + out);  // already finished: nothing to train
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("supernet trained: 2 epochs") != std::string::npos);
+
+  r = hwnas("search " + space + " --evaluator supernet:" + out + " --objective accuracy:max --objective macs:min --budget 12 "
+            "--population 6 --test-subset 200 --quiet --out " + dir + "/run");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("12 candidates") != std::string::npos);
+  const std::string lines = slurp(dir + "/run/candidates.jsonl");
+  CHECK(lines.find("\"accuracy\"") != std::string::npos);
+  r = hwnas("search " + space + " --evaluator supernet:" + dir + " --objective accuracy:max --budget 4 --quiet");
+  CHECK(r.code == 1);
+  CHECK(r.err.find(dir + "/supernet.ckpt: cannot open file") != std::string::npos);
+  r = hwnas("supernet tune " + space);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("the subcommand must be train") != std::string::npos);
 }

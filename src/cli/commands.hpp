@@ -28,5 +28,6 @@ int cmd_report(const Args& args);
 int cmd_search(const Args& args);
 int cmd_calibrate(const Args& args);
 int cmd_scale(const Args& args);
+int cmd_supernet(const Args& args);
 
 }  // namespace hwnas::cli

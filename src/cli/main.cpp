@@ -25,6 +25,7 @@ constexpr std::array kCommands{
     Command{"report", "report <dir>", "rebuild a search run's report (front.json/csv/svg, report.html)", hwnas::cli::cmd_report},
     Command{"search", "search <space>", "multi-objective architecture search under hardware constraints", hwnas::cli::cmd_search},
     Command{"calibrate", "calibrate <profile>", "fit a profile to measured latencies (or --base <template>)", hwnas::cli::cmd_calibrate},
+    Command{"supernet", "supernet train <space>", "train a weight-sharing supernet over a search space (one-shot NAS)", hwnas::cli::cmd_supernet},
     Command{"scale", "scale <model>", "EfficientNet-style compound scaling: a family costed per profile", hwnas::cli::cmd_scale},
 };
 

@@ -28,8 +28,9 @@ bool is_zdt(const std::string& s) { return s == "zdt1" || s == "zdt2" || s == "z
 
 std::unique_ptr<search::Evaluator> make_evaluator(const search::Config& c) {
   if (is_zdt(c.space)) return std::make_unique<search::Zdt>(c.space.back() - '0', 30);
-  if (c.evaluator != "cost" && c.evaluator != "train")
-    throw Error("--evaluator: must be cost or train, got '" + c.evaluator + "'");
+  const bool supernet = c.evaluator.rfind("supernet:", 0) == 0 && c.evaluator.size() > 9;
+  if (c.evaluator != "cost" && c.evaluator != "train" && !supernet)
+    throw Error("--evaluator: must be cost, train or supernet:DIR, got '" + c.evaluator + "'");
   hw::Dtype dt;
   if (!hw::dtype_from_name(c.dtype, dt) || dt == hw::Dtype::tf32)
     throw Error("--dtype: must be fp32, fp16, bf16 or int8, got '" + c.dtype + "'");
@@ -40,8 +41,14 @@ std::unique_ptr<search::Evaluator> make_evaluator(const search::Config& c) {
   opt.batch = c.batch;
   if (c.evaluator == "cost")
     return std::make_unique<search::CostEvaluator>(space::Space::load(c.space), opt, std::move(profiles), dt);
-  if (c.epochs < 1) throw Error("--epochs: must be >= 1, got " + std::to_string(c.epochs));
   if (c.train_subset < 0 || c.test_subset < 0) throw Error("--train-subset, --test-subset: must be >= 0 (0: all images)");
+  if (supernet) {
+    // batch-norm recalibration: up to 10 batches of 128 of the first --train-subset training images
+    const std::int64_t calib = c.train_subset > 0 ? std::min<std::int64_t>(c.train_subset, 1280) : 1280;
+    return std::make_unique<search::SupernetEvaluator>(space::Space::load(c.space), opt, std::move(profiles), dt, c.evaluator.substr(9),
+                                                       exec::load_fashion_mnist(exec::kFashionMnistDir, calib, c.test_subset));
+  }
+  if (c.epochs < 1) throw Error("--epochs: must be >= 1, got " + std::to_string(c.epochs));
   exec::TrainConfig cfg;
   cfg.epochs = c.epochs;
   cfg.seed = c.seed;
@@ -111,10 +118,10 @@ int cmd_search(const Args& args) {
       ("population", po::value(&c.population)->default_value(50), "population (random: candidates per generation)")
       ("sample", po::value(&c.sample)->default_value(10), "evolution: tournament sample and children per generation")
       ("seed", po::value(&c.seed)->default_value(1), "random seed")
-      ("evaluator", po::value(&c.evaluator)->default_value("cost"), "cost | train (cost metrics plus accuracy and loss after training on Fashion-MNIST)")
+      ("evaluator", po::value(&c.evaluator)->default_value("cost"), "cost | train (cost metrics plus accuracy and loss after training on Fashion-MNIST) | supernet:DIR (accuracy with weights inherited from `hwnas supernet train --out DIR`)")
       ("epochs", po::value(&c.epochs)->default_value(1), "train: epochs per candidate")
-      ("train-subset", po::value(&c.train_subset)->default_value(10000), "train: first N training images (0: all 60,000)")
-      ("test-subset", po::value(&c.test_subset)->default_value(2000), "train: first N test images (0: all 10,000)")
+      ("train-subset", po::value(&c.train_subset)->default_value(10000), "train: first N training images (0: all 60,000); supernet: batch-norm recalibration on up to 10 batches of 128 of them")
+      ("test-subset", po::value(&c.test_subset)->default_value(2000), "train, supernet: first N test images (0: all 10,000)")
       ("dtype", po::value(&c.dtype)->default_value("fp32"), "fp32 | fp16 | bf16 | int8")
       ("batch,b", po::value(&c.batch)->default_value(1), "batch size the candidates are costed at")
       ("reference", po::value(&references)->composing(), "zoo model or architecture file drawn as a labelled point in the report (repeatable; default: see README; none: no points)")

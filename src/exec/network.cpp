@@ -39,7 +39,7 @@ graph::Graph with_batch(const graph::Graph& g, std::int64_t batch) {
 namespace {
 
 constexpr float kNormEps = 1e-5f;
-constexpr float kBnMomentum = 0.1f;
+constexpr float kBnMomentum = kBatchNormMomentum;
 constexpr i64 kMaxChunks = 16;       // partitions of the batch (a function of the batch only)
 constexpr i64 kElemChunk = 1 << 15;  // partition of elementwise work
 

@@ -51,12 +51,14 @@ void Params::zero_grad() {
   for (auto& t : tensors_) std::fill(t.grad.begin(), t.grad.end(), 0.0f);
 }
 
-void Params::init(std::uint64_t seed) {
+void Params::init(std::uint64_t seed) { init_tensors(tensors_, seed); }
+
+void init_tensors(std::vector<Tensor>& tensors, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   // Box-Muller on the raw 64-bit stream: the same numbers with any standard library
   auto uniform = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
   auto normal = [&] { return std::sqrt(-2.0 * std::log(uniform())) * std::cos(2.0 * M_PI * uniform()); };
-  for (auto& t : tensors_) {
+  for (auto& t : tensors) {
     float fill = 0.0f;
     double stddev = 0.0;
     if (t.param == "weight" && t.shape.size() >= 2) {

@@ -7,6 +7,7 @@
 
 #include "hwnas/cost/cost.hpp"
 #include "hwnas/error.hpp"
+#include "hwnas/search/supernet.hpp"
 
 namespace hwnas::search {
 
@@ -52,6 +53,29 @@ TrainEvaluator::TrainEvaluator(space::Space s, graph::BuildOptions opt, std::vec
 std::vector<double> TrainEvaluator::evaluate_graph(const graph::Graph& g) const {
   std::vector<double> v = CostEvaluator::evaluate_graph(g);
   const exec::TrainResult r = exec::train_and_evaluate(g, cfg_, data_);
+  v.push_back(r.accuracy);
+  v.push_back(r.loss);
+  return v;
+}
+
+SupernetEvaluator::SupernetEvaluator(space::Space s, graph::BuildOptions opt, std::vector<hw::Profile> profiles,
+                                     hw::Dtype dtype, const std::string& dir, exec::Dataset data, std::int64_t batch,
+                                     int calib_batches)
+    : CostEvaluator(s, opt, std::move(profiles), dtype), data_(std::move(data)), batch_(batch), calib_batches_(calib_batches) {
+  auto net = std::make_shared<Supernet>(std::move(s));
+  net->load(dir + "/supernet.ckpt");
+  net_ = std::move(net);
+  metrics_ = CostEvaluator::metrics();
+  metrics_.push_back("accuracy");
+  metrics_.push_back("loss");
+}
+
+std::vector<double> SupernetEvaluator::evaluate(const space::Genome& g) const {
+  std::vector<double> v = CostEvaluator::evaluate(g);
+  InheritedConfig cfg;
+  cfg.batch = batch_;
+  cfg.calib_batches = calib_batches_;
+  const Inherited r = evaluate_inherited(*net_, g, data_, cfg);
   v.push_back(r.accuracy);
   v.push_back(r.loss);
   return v;

@@ -269,6 +269,7 @@ class Compiler {
                                                                          : "option" + std::to_string(i));
         g.labels.push_back(json(types.back()).dump());
       }
+      g.block = j.contains("name") && j.at("name").is_string() ? j.at("name").get<std::string>() : gname;
       t.gene = add_gene(j, path, join(gname, "block"), g);
       for (const auto& [k, v] : j.items())
         if (k != "choice" && k != "options" && k != "gene") shared.emplace_back(k, compile(v, join(path, k), join(gname, k), false));

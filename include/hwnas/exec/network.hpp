@@ -32,6 +32,13 @@ struct Tensor {
   std::vector<float> value, grad, momentum;
 };
 
+// The batch-norm running-statistics update in training: r = (1 - m) r + m * batch statistic.
+inline constexpr float kBatchNormMomentum = 0.1f;
+
+// Params::init's initialisation applied to any tensors (by param name and shape): a supernet's
+// full-size tensors use it too.
+void init_tensors(std::vector<Tensor>& tensors, std::uint64_t seed);
+
 class Params {
  public:
   explicit Params(const graph::Graph& g);  // zero-filled

@@ -88,6 +88,29 @@ class TrainEvaluator : public CostEvaluator {
   std::vector<std::string> metrics_;
 };
 
+class Supernet;
+
+// The cost metrics plus `accuracy` and `loss` on the test set of a member with weights inherited
+// from a trained supernet (search::evaluate_inherited: batch norm recalibrated on the first
+// calib_batches x batch training images of `data`). `dir` holds the checkpoint that
+// `hwnas supernet train` wrote (DIR/supernet.ckpt); it must be the supernet of this space.
+// Evaluations run concurrently (one per search thread).
+class SupernetEvaluator : public CostEvaluator {
+ public:
+  SupernetEvaluator(space::Space s, graph::BuildOptions opt, std::vector<hw::Profile> profiles, hw::Dtype dtype,
+                    const std::string& dir, exec::Dataset data, std::int64_t batch = 128, int calib_batches = 10);
+  std::string name() const override { return "supernet"; }
+  const std::vector<std::string>& metrics() const override { return metrics_; }
+  std::vector<double> evaluate(const space::Genome& g) const override;
+
+ private:
+  std::shared_ptr<const Supernet> net_;
+  exec::Dataset data_;
+  std::int64_t batch_;
+  int calib_batches_;
+  std::vector<std::string> metrics_;
+};
+
 // Zitzler-Deb-Thiele benchmark problems (ZDT1, ZDT2, ZDT3): `n` real genes in [0, 1], two
 // objectives f1, f2 to minimise. `which` is 1, 2 or 3.
 class Zdt : public Evaluator {

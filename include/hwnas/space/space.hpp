@@ -24,6 +24,9 @@ struct Gene {
   // integer and real: the value lies in [lo, hi]; categorical: the value is an index 0 .. hi
   double lo = 0, hi = 0;
   std::vector<std::string> labels;  // categorical: each option as JSON text ("5", "\"relu\"", or a block's type)
+  // block choices: the name of the layer the choice replaces (its nodes' names start with it);
+  // empty for value choices
+  std::string block;
 };
 
 // One value per gene: an integer or real value, or the index of a categorical option.
