@@ -148,28 +148,12 @@ TEST_CASE("cli: search and cost --genome reject bad flags with a message", "[sea
   }
 }
 
-namespace {
-// 8x8x1 input, stage1 choosing a conv or an inverted residual (tests/test_search_supernet.cpp has
-// the same space)
-const char* kTinySpace = R"({"format": "hwnas.space/1", "name": "tiny", "input": {"channels": 1, "resolution": 8},
-  "layers": [
-    {"name": "stem", "type": "conv", "out": {"choice": "categorical", "values": [4, 8]}, "kernel": 3},
-    {"name": "stage1", "choice": "block", "stride": 2, "out": {"choice": "categorical", "values": [8, 12]},
-     "repeat": {"choice": "int", "min": 1, "max": 2},
-     "options": [{"type": "conv", "kernel": {"choice": "categorical", "values": [3, 5]}},
-                 {"type": "inverted_residual", "expand": {"choice": "categorical", "values": [2, 4]},
-                  "kernel": {"choice": "categorical", "values": [3, 5]}}]},
-    {"name": "pool", "type": "global_avg_pool"},
-    {"name": "flatten", "type": "flatten"},
-    {"name": "classifier", "type": "linear", "out": 10}]})";
-}  // namespace
 
 TEST_CASE("cli: supernet train, resume, and a one-shot search over it", "[search][cli][supernet]") {
   const auto dir = (std::filesystem::temp_directory_path() / ("hwnas_cli_supernet_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string space = dir + "/tiny.json";
-  std::ofstream(space) << kTinySpace;
+  const std::string space = HWNAS_TEST_DATA "/supernet/tiny_space.json";  // also test_search_supernet.cpp's
   const std::string out = dir + "/super";
   // 512 images of Fashion-MNIST resized to 8x8, 2 epochs of 8 steps
   Run r = hwnas("supernet train " + space + " --epochs 2 --batch 64 --subset 512 --test-subset 256 --threads 1 --out " + out);

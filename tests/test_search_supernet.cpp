@@ -24,17 +24,7 @@ namespace {
 
 // 8x8x1 input; stem width 4|8; stage1 chooses conv (kernel 3|5) or an inverted residual
 // (expand 2|4, kernel 3|5), depth 1-2, width 8|12; pool, linear.
-const char* kSpace = R"({"format": "hwnas.space/1", "name": "tiny", "input": {"channels": 1, "resolution": 8},
-  "layers": [
-    {"name": "stem", "type": "conv", "out": {"choice": "categorical", "values": [4, 8]}, "kernel": 3},
-    {"name": "stage1", "choice": "block", "stride": 2, "out": {"choice": "categorical", "values": [8, 12]},
-     "repeat": {"choice": "int", "min": 1, "max": 2},
-     "options": [{"type": "conv", "kernel": {"choice": "categorical", "values": [3, 5]}},
-                 {"type": "inverted_residual", "expand": {"choice": "categorical", "values": [2, 4]},
-                  "kernel": {"choice": "categorical", "values": [3, 5]}}]},
-    {"name": "pool", "type": "global_avg_pool"},
-    {"name": "flatten", "type": "flatten"},
-    {"name": "classifier", "type": "linear", "out": 10}]})";
+const std::string kSpace = read_file(HWNAS_TEST_DATA "/supernet/tiny_space.json");
 
 space::Space tiny_space() { return space::Space::parse(kSpace, "tiny.json"); }
 
