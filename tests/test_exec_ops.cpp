@@ -151,67 +151,76 @@ TEST_CASE("exec grad: depthwise conv2d, stride 1 and 2") {
   expect_ok(d);
 }
 
-// Forward and backward of the depthwise path against a direct convolution written out here,
-// over kernels, strides, paddings and dilations (every output and gradient element).
-TEST_CASE("exec: depthwise conv matches a direct convolution for any geometry") {
+// Forward and backward of the depthwise and the im2col paths against a direct convolution
+// written out here, over kernels, strides, paddings and dilations (every output and gradient
+// element), for depthwise (2 -> 2, groups 2), dense (2 -> 3) and grouped (4 -> 4, groups 2) convs.
+TEST_CASE("exec: every conv path matches a direct convolution for any geometry") {
   struct Geo {
     int h, w, kh, kw, sh, sw, ph, pw, dh, dw;
   };
+  struct Chan {
+    int cin, cout, groups;
+  };
   const Geo cases[] = {{8, 8, 3, 3, 1, 1, 1, 1, 1, 1}, {9, 7, 3, 3, 2, 2, 1, 1, 1, 1}, {10, 10, 3, 3, 2, 2, 0, 0, 1, 1},
                        {11, 9, 5, 5, 2, 2, 2, 2, 1, 1}, {12, 12, 7, 7, 1, 1, 3, 3, 1, 1}, {9, 11, 3, 3, 1, 1, 2, 2, 2, 2},
-                       {10, 9, 2, 3, 1, 3, 0, 1, 1, 1}, {13, 13, 3, 3, 3, 3, 1, 1, 2, 2}, {5, 6, 1, 1, 2, 2, 0, 0, 1, 1}};
-  for (const Geo& c : cases) {
-    Graph g;
-    Attrs a = conv(2, 3, 1, 0, 1, 2);
-    a.kh = c.kh, a.kw = c.kw, a.sh = c.sh, a.sw = c.sw, a.ph = c.ph, a.pw = c.pw, a.dh = c.dh, a.dw = c.dw;
-    const int x = input(g, "x", {2, 2, c.h, c.w});
-    const int y = add(g, "dw", Op::conv2d, {x}, a);
-    exec::Params p(g);
-    p.init(3);
-    exec::Network net(g, p, true);
-    std::mt19937_64 rng(5);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    for (std::int64_t k = 0; k < graph::numel(g.node(x).shape); ++k) net.value(x)[k] = normal(rng);
-    const Shape& os = g.node(y).shape;
-    const auto on = static_cast<std::size_t>(graph::numel(os));
-    std::vector<float> dy(on);
-    for (auto& v : dy) v = normal(rng);
-    p.zero_grad();
-    net.forward(true);
-    std::copy(dy.begin(), dy.end(), net.grad(y));
-    net.backward();
-    const float* w = p.find(y, "weight")->value.data();
-    const float* b = p.find(y, "bias")->value.data();
-    const float* xv = net.value(x);
-    std::vector<double> want_y(on, 0.0), want_dx(static_cast<std::size_t>(graph::numel(g.node(x).shape)), 0.0);
-    std::vector<double> want_dw(static_cast<std::size_t>(2 * c.kh * c.kw), 0.0);
-    const std::int64_t ho = os[2], wo = os[3];
-    for (int n = 0; n < 2; ++n)
-      for (int ch = 0; ch < 2; ++ch)
-        for (std::int64_t u = 0; u < ho; ++u)
-          for (std::int64_t v = 0; v < wo; ++v) {
-            const std::size_t o = static_cast<std::size_t>(((n * 2 + ch) * ho + u) * wo + v);
-            double acc = b[ch];
-            for (int i = 0; i < c.kh; ++i)
-              for (int j = 0; j < c.kw; ++j) {
-                const std::int64_t r = u * c.sh - c.ph + i * c.dh, q = v * c.sw - c.pw + j * c.dw;
-                if (r < 0 || r >= c.h || q < 0 || q >= c.w) continue;
-                const std::size_t xi = static_cast<std::size_t>(((n * 2 + ch) * c.h + r) * c.w + q);
-                const std::size_t wi = static_cast<std::size_t>((ch * c.kh + i) * c.kw + j);
-                acc += w[wi] * xv[xi];
-                want_dx[xi] += w[wi] * dy[o];
-                want_dw[wi] += xv[xi] * dy[o];
-              }
-            want_y[o] = acc;
-          }
-    INFO("depthwise " << c.kh << "x" << c.kw << " stride " << c.sh << "," << c.sw << " pad " << c.ph << "," << c.pw
-                      << " dilation " << c.dh << "," << c.dw << " on " << c.h << "x" << c.w);
-    auto close = [](double got, double want) { return std::fabs(got - want) <= 1e-4 * (1.0 + std::fabs(want)); };
-    for (std::size_t k = 0; k < on; ++k) CHECK(close(net.value(y)[k], want_y[k]));
-    for (std::size_t k = 0; k < want_dx.size(); ++k) CHECK(close(net.grad(x)[k], want_dx[k]));
-    const float* dw = p.find(y, "weight")->grad.data();
-    for (std::size_t k = 0; k < want_dw.size(); ++k) CHECK(close(dw[k], want_dw[k]));
-  }
+                       {10, 9, 2, 3, 1, 3, 0, 1, 1, 1}, {13, 13, 3, 3, 3, 3, 1, 1, 2, 2}, {5, 6, 1, 1, 2, 2, 0, 0, 1, 1},
+                       {19, 21, 3, 3, 2, 2, 1, 1, 1, 1}};
+  for (const Chan& ch : {Chan{2, 2, 2}, Chan{2, 3, 1}, Chan{4, 4, 2}})
+    for (const Geo& c : cases) {
+      Graph g;
+      Attrs a = conv(ch.cout, 3, 1, 0, 1, ch.groups);
+      a.kh = c.kh, a.kw = c.kw, a.sh = c.sh, a.sw = c.sw, a.ph = c.ph, a.pw = c.pw, a.dh = c.dh, a.dw = c.dw;
+      const int x = input(g, "x", {2, ch.cin, c.h, c.w});
+      const int y = add(g, "conv", Op::conv2d, {x}, a);
+      exec::Params p(g);
+      p.init(3);
+      exec::Network net(g, p, true);
+      std::mt19937_64 rng(5);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (std::int64_t k = 0; k < graph::numel(g.node(x).shape); ++k) net.value(x)[k] = normal(rng);
+      const Shape& os = g.node(y).shape;
+      const auto on = static_cast<std::size_t>(graph::numel(os));
+      std::vector<float> dy(on);
+      for (auto& v : dy) v = normal(rng);
+      p.zero_grad();
+      net.forward(true);
+      std::copy(dy.begin(), dy.end(), net.grad(y));
+      net.backward();
+      const float* w = p.find(y, "weight")->value.data();
+      const float* b = p.find(y, "bias")->value.data();
+      const float* xv = net.value(x);
+      const int cg = ch.cin / ch.groups, og = ch.cout / ch.groups;
+      std::vector<double> want_y(on, 0.0), want_dx(static_cast<std::size_t>(graph::numel(g.node(x).shape)), 0.0);
+      std::vector<double> want_dw(static_cast<std::size_t>(ch.cout * cg * c.kh * c.kw), 0.0);
+      const std::int64_t ho = os[2], wo = os[3];
+      for (int n = 0; n < 2; ++n)
+        for (int oc = 0; oc < ch.cout; ++oc)
+          for (std::int64_t u = 0; u < ho; ++u)
+            for (std::int64_t v = 0; v < wo; ++v) {
+              const std::size_t o = static_cast<std::size_t>(((n * ch.cout + oc) * ho + u) * wo + v);
+              double acc = b[oc];
+              for (int k = 0; k < cg; ++k)
+                for (int i = 0; i < c.kh; ++i)
+                  for (int j = 0; j < c.kw; ++j) {
+                    const std::int64_t r = u * c.sh - c.ph + i * c.dh, q = v * c.sw - c.pw + j * c.dw;
+                    if (r < 0 || r >= c.h || q < 0 || q >= c.w) continue;
+                    const int ic = oc / og * cg + k;
+                    const std::size_t xi = static_cast<std::size_t>(((n * ch.cin + ic) * c.h + r) * c.w + q);
+                    const std::size_t wi = static_cast<std::size_t>(((oc * cg + k) * c.kh + i) * c.kw + j);
+                    acc += w[wi] * xv[xi];
+                    want_dx[xi] += w[wi] * dy[o];
+                    want_dw[wi] += xv[xi] * dy[o];
+                  }
+              want_y[o] = acc;
+            }
+      INFO(ch.cin << " -> " << ch.cout << " groups " << ch.groups << ", " << c.kh << "x" << c.kw << " stride " << c.sh << ","
+                  << c.sw << " pad " << c.ph << "," << c.pw << " dilation " << c.dh << "," << c.dw << " on " << c.h << "x" << c.w);
+      auto close = [](double got, double want) { return std::fabs(got - want) <= 1e-4 * (1.0 + std::fabs(want)); };
+      for (std::size_t k = 0; k < on; ++k) CHECK(close(net.value(y)[k], want_y[k]));
+      for (std::size_t k = 0; k < want_dx.size(); ++k) CHECK(close(net.grad(x)[k], want_dx[k]));
+      const float* dw = p.find(y, "weight")->grad.data();
+      for (std::size_t k = 0; k < want_dw.size(); ++k) CHECK(close(dw[k], want_dw[k]));
+    }
 }
 
 TEST_CASE("exec grad: linear over the last dimension") {

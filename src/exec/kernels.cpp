@@ -33,68 +33,8 @@ void valid_range(i64 wo, int s, i64 off, i64 w, i64& lo, i64& hi) {
   hi = std::min(hi, wo);
   if (lo > hi) lo = hi;
 }
-}  // namespace
 
-HWNAS_VECTOR
-void im2col(const ConvGeom& g, const float* x, float* col) {
-  const i64 plane = g.ho * g.wo;
-  for (i64 c = 0; c < g.c; ++c)
-    for (int i = 0; i < g.kh; ++i)
-      for (int j = 0; j < g.kw; ++j) {
-        float* row = col + ((c * g.kh + i) * g.kw + j) * plane;
-        const i64 off = static_cast<i64>(j) * g.dw - g.pw;
-        i64 lo, hi;
-        valid_range(g.wo, g.sw, off, g.w, lo, hi);
-        for (i64 ho = 0; ho < g.ho; ++ho) {
-          float* out = row + ho * g.wo;
-          const i64 ih = ho * g.sh - g.ph + static_cast<i64>(i) * g.dh;
-          if (ih < 0 || ih >= g.h) {
-            std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(g.wo));
-            continue;
-          }
-          const float* in = x + (c * g.h + ih) * g.w;
-          for (i64 wo = 0; wo < lo; ++wo) out[wo] = 0.0f;
-          if (g.sw == 1) {
-            for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo + off];
-          } else if (g.sw == 2) {
-            for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo * 2 + off];
-          } else {
-            for (i64 wo = lo; wo < hi; ++wo) out[wo] = in[wo * g.sw + off];
-          }
-          for (i64 wo = hi; wo < g.wo; ++wo) out[wo] = 0.0f;
-        }
-      }
-}
-
-HWNAS_VECTOR
-void col2im_add(const ConvGeom& g, const float* col, float* dx) {
-  const i64 plane = g.ho * g.wo;
-  for (i64 c = 0; c < g.c; ++c)
-    for (int i = 0; i < g.kh; ++i)
-      for (int j = 0; j < g.kw; ++j) {
-        const float* row = col + ((c * g.kh + i) * g.kw + j) * plane;
-        const i64 off = static_cast<i64>(j) * g.dw - g.pw;
-        i64 lo, hi;
-        valid_range(g.wo, g.sw, off, g.w, lo, hi);
-        for (i64 ho = 0; ho < g.ho; ++ho) {
-          const i64 ih = ho * g.sh - g.ph + static_cast<i64>(i) * g.dh;
-          if (ih < 0 || ih >= g.h) continue;
-          const float* in = row + ho * g.wo;
-          float* out = dx + (c * g.h + ih) * g.w;
-          if (g.sw == 1) {
-            for (i64 wo = lo; wo < hi; ++wo) out[wo + off] += in[wo];
-          } else if (g.sw == 2) {
-            for (i64 wo = lo; wo < hi; ++wo) out[wo * 2 + off] += in[wo];
-          } else {
-            for (i64 wo = lo; wo < hi; ++wo) out[wo * g.sw + off] += in[wo];
-          }
-        }
-      }
-}
-
-namespace {
-
-// Depthwise convolution through polyphase planes. With stride s, the zero-padded input splits
+// Depthwise convolution and im2col go through polyphase planes. With stride s, the zero-padded input splits
 // into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each of hq x wq
 // (plus one zero row), and tap (i, j) reads phase ((i d_h) mod s_h, (j d_w) mod s_w) at offset
 // ((i d_h) / s_h) wq + (j d_w) / s_w from output position u wq + v. So every tap is one
@@ -147,6 +87,49 @@ HWNAS_INLINE void split_phases(const ConvGeom& g, const Phases& f, const float* 
         for (i64 c = hi; c < f.wq; ++c) row[c] = 0.0f;
       }
     }
+}
+
+// dx (=, or += unless overwrite) the input-layout view of phase planes: the inverse of
+// split_phases, dropping the padding; with overwrite, input pixels no phase holds get zero. Input columns c0 + sw k
+// (those with (c + pw) % sw == b) are phase b's columns C0 + k, the first `valid` of them
+// inside the plane.
+HWNAS_INLINE void merge_phases(const ConvGeom& g, const Phases& f, const float* dplanes, float* dx, bool overwrite) {
+  for (int b = 0; b < g.sw; ++b) {
+    i64 c0 = (b - g.pw) % g.sw;
+    if (c0 < 0) c0 += g.sw;
+    if (c0 >= g.w) continue;
+    const i64 C0 = (c0 + g.pw) / g.sw, n = (g.w - 1 - c0) / g.sw + 1, s = g.sw;
+    const i64 inside = std::clamp<i64>(f.wq - C0, 0, n);
+    i64 a = g.ph % g.sh, R = g.ph / g.sh;
+    for (i64 r = 0; r < g.h; ++r, a = a + 1 == g.sh ? 0 : a + 1, R += a == 0) {
+      const i64 valid = R <= f.hq ? inside : 0;
+      const float* src = dplanes + (a * g.sw + b) * f.plane + R * f.wq + C0;
+      float* dst = dx + r * g.w + c0;
+      if (overwrite) {
+        if (s == 1) std::copy_n(src, valid, dst);
+        else if (s == 2) for (i64 k = 0; k < valid; ++k) dst[k * 2] = src[k];
+        else for (i64 k = 0; k < valid; ++k) dst[k * s] = src[k];
+        for (i64 k = valid; k < n; ++k) dst[k * s] = 0.0f;
+      } else {
+        for (i64 k = 0; k < valid; ++k) dst[k * s] += src[k];
+      }
+    }
+  }
+}
+
+// dst[t] = src[t], and dst[t] += src[t], for t < n (the copy's last eight may overlap).
+HWNAS_INLINE void copy_row(const float* src, float* dst, i64 n) {
+  if (n < kLanes) {
+    for (i64 t = 0; t < n; ++t) dst[t] = src[t];
+    return;
+  }
+  for (i64 t = 0; t + kLanes < n; t += kLanes) store8(dst + t, load8(src + t));
+  store8(dst + n - kLanes, load8(src + n - kLanes));
+}
+HWNAS_INLINE void add_row(const float* src, float* dst, i64 n) {
+  i64 t = 0;
+  for (; t + kLanes <= n; t += kLanes) store8(dst + t, load8(dst + t) + load8(src + t));
+  for (; t < n; ++t) dst[t] += src[t];
 }
 
 // out[t] (=, or += when accumulate) sum_k w[k] * src[k][t] for t < n.
@@ -299,29 +282,46 @@ void depthwise_plane_backward(const ConvGeom& g, const float* x, const float* w,
       }
     taps(dp, f.plane, src, wt, count, accumulate);
   }
-  // back to the input's layout; input pixels no tap reads get zero. Input columns c0 + sw k
-  // (those with (c + pw) % sw == b) are phase b's columns C0 + k, the first `valid` of them
-  // inside the plane.
-  for (int b = 0; b < g.sw; ++b) {
-    i64 c0 = (b - g.pw) % g.sw;
-    if (c0 < 0) c0 += g.sw;
-    if (c0 >= g.w) continue;
-    const i64 C0 = (c0 + g.pw) / g.sw, n = (g.w - 1 - c0) / g.sw + 1, s = g.sw;
-    const i64 inside = std::clamp<i64>(f.wq - C0, 0, n);
-    i64 a = g.ph % g.sh, R = g.ph / g.sh;
-    for (i64 r = 0; r < g.h; ++r, a = a + 1 == g.sh ? 0 : a + 1, R += a == 0) {
-      const i64 valid = R <= f.hq ? inside : 0;
-      const float* src = dplanes + (a * g.sw + b) * f.plane + R * f.wq + C0;
-      float* dst = dx + r * g.w + c0;
-      if (overwrite_dx) {
-        if (s == 1) std::copy_n(src, valid, dst);
-        else if (s == 2) for (i64 k = 0; k < valid; ++k) dst[k * 2] = src[k];
-        else for (i64 k = 0; k < valid; ++k) dst[k * s] = src[k];
-        for (i64 k = valid; k < n; ++k) dst[k * s] = 0.0f;
-      } else {
-        for (i64 k = 0; k < valid; ++k) dst[k * s] += src[k];
+  merge_phases(g, f, dplanes, dx, overwrite_dx);
+}
+
+i64 im2col_scratch(const ConvGeom& g) {
+  const Phases f(g);
+  return g.c * g.kh * g.kw * g.ho * g.wo + f.nph * f.plane;
+}
+
+// Both go through one channel's phase planes (after the column matrix in `col`): every row of
+// the column matrix is then ho unit-stride runs of wo floats, whatever the stride or dilation.
+HWNAS_VECTOR
+void im2col(const ConvGeom& g, const float* x, float* col) {
+  const Phases f(g);
+  const i64 plane = g.ho * g.wo;
+  float* planes = col + g.c * g.kh * g.kw * plane;
+  for (i64 c = 0; c < g.c; ++c) {
+    split_phases(g, f, x + c * g.h * g.w, planes);
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) {
+        float* row = col + ((c * g.kh + i) * g.kw + j) * plane;
+        const float* src = planes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
+        for (i64 u = 0; u < g.ho; ++u) copy_row(src + u * f.wq, row + u * g.wo, g.wo);
       }
-    }
+  }
+}
+
+HWNAS_VECTOR
+void col2im(const ConvGeom& g, float* col, float* dx, bool overwrite) {
+  const Phases f(g);
+  const i64 plane = g.ho * g.wo;
+  float* dplanes = col + g.c * g.kh * g.kw * plane;
+  for (i64 c = 0; c < g.c; ++c) {
+    std::fill_n(dplanes, f.nph * f.plane, 0.0f);
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) {
+        const float* row = col + ((c * g.kh + i) * g.kw + j) * plane;
+        float* dst = dplanes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
+        for (i64 u = 0; u < g.ho; ++u) add_row(row + u * g.wo, dst + u * f.wq, g.wo);
+      }
+    merge_phases(g, f, dplanes, dx + c * g.h * g.w, overwrite);
   }
 }
 

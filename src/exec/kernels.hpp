@@ -20,10 +20,13 @@ struct ConvGeom {
   int kh, kw, sh, sw, ph, pw, dh, dw;
   i64 ho, wo;
 };
-// col[c*kh*kw, ho*wo] from x[c, h, w] (zeros where the window leaves the input)
+// col[c*kh*kw, ho*wo] from x[c, h, w] (zeros where the window leaves the input); `col` holds
+// im2col_scratch(g) floats, the column matrix first.
+i64 im2col_scratch(const ConvGeom& g);
 void im2col(const ConvGeom& g, const float* x, float* col);
-// dx[c, h, w] += the column matrix folded back
-void col2im_add(const ConvGeom& g, const float* col, float* dx);
+// dx[c, h, w] (=, or += unless overwrite) the column matrix folded back; `col` as for im2col,
+// its scratch part overwritten.
+void col2im(const ConvGeom& g, float* col, float* dx, bool overwrite);
 
 // One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through the
 // plane's polyphase split in `scratch` (depthwise_scratch(g) floats): any kernel, stride and

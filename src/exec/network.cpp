@@ -263,7 +263,7 @@ struct Network::Impl {
         pl.depthwise = a.groups == x[1] && a.out == x[1];
         pl.pointwise = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0;
         if (pl.depthwise) col_need = std::max(col_need, kernels::depthwise_scratch(gm));
-        if (!pl.depthwise && !pl.pointwise) col_need = std::max(col_need, gm.c * a.kh * a.kw * gm.ho * gm.wo);
+        if (!pl.depthwise && !pl.pointwise) col_need = std::max(col_need, kernels::im2col_scratch(gm));
         partial_need = std::max<i64>(partial_need, static_cast<i64>(pl.w->value.size()) + a.out);
         break;
       }
@@ -584,6 +584,18 @@ struct Network::Impl {
     }
   }
 
+  // y = act(y + bias) in one pass (act count_: none)
+  static void bias_act(float* y, i64 n, float bias, Op act) {
+    if (act == Op::relu || act == Op::relu6 || act == Op::count_) {
+      const float inf = std::numeric_limits<float>::infinity();
+      kernels::affine(y, y, n, 1.0f, bias, act == Op::count_ ? -inf : 0.0f, act == Op::relu6 ? 6.0f : inf);
+      return;
+    }
+    if (bias != 0.0f)
+      for (i64 k = 0; k < n; ++k) y[k] += bias;
+    kernels::activation(act, y, y, n);
+  }
+
   void conv_forward(int i, bool training) {
     Plan& pl = plan[i];
     const Node& nd = g.node(i);
@@ -616,15 +628,11 @@ struct Network::Impl {
             }
             float* yg = yn + gi * cog * out_plane;
             kernels::gemm(false, false, cog, out_plane, kdim, 1.0f, w + gi * cog * kdim, kdim, src, out_plane, 0.0f, yg, out_plane);
-            if (bias)
-              for (i64 o = 0; o < cog; ++o) {
-                const float bv = bias[gi * cog + o];
-                float* row = yg + o * out_plane;
-                for (i64 k = 0; k < out_plane; ++k) row[k] += bv;
-              }
           }
         }
-        if (act != Op::count_) kernels::activation(act, yn, yn, cout * out_plane);
+        const bool add_bias = bias && !pl.depthwise;  // depthwise_plane adds it
+        if (add_bias || act != Op::count_)
+          for (i64 ch = 0; ch < cout; ++ch) bias_act(yn + ch * out_plane, out_plane, add_bias ? bias[ch] : 0.0f, act);
         if (training && pl.stats_for >= 0) {
           float* st = plan[pl.stats_for].plane_sums.data() + 2 * n * cout;
           for (i64 ch = 0; ch < cout; ++ch) kernels::sums(yn + ch * out_plane, out_plane, st[2 * ch], st[2 * ch + 1]);
@@ -662,7 +670,6 @@ struct Network::Impl {
                                               dxn ? dxn + ch * in_plane : nullptr, dw + ch * gm.kh * gm.kw, overwrite, colbuf);
           continue;
         }
-        if (dxn && overwrite && !pl.pointwise) std::fill_n(dxn, cin * in_plane, 0.0f);
         for (i64 gi = 0; gi < groups; ++gi) {
           const float* xg = xn + gi * gm.c * in_plane;
           const float* dyg = dyn + gi * cog * out_plane;
@@ -679,7 +686,7 @@ struct Network::Impl {
                           dxg, out_plane);
           } else {
             kernels::gemm(true, false, kdim, out_plane, cog, 1.0f, w + gi * cog * kdim, kdim, dyg, out_plane, 0.0f, colbuf, out_plane);
-            kernels::col2im_add(gm, colbuf, dxg);
+            kernels::col2im(gm, colbuf, dxg, overwrite);
           }
         }
       }
