@@ -61,7 +61,7 @@ struct Obj {
   // The field's value, or null when it is missing or JSON null (one lookup).
   const json* get(const char* key) const {
     if (!j.is_object()) return nullptr;
-    const auto it = j.find(key);
+    const auto it = j.find(std::string_view(key));  // one strlen, not one per comparison
     return it == j.end() || it->is_null() ? nullptr : &*it;
   }
   bool has(const char* key) const { return get(key) != nullptr; }
@@ -347,7 +347,7 @@ class ArchBuilder {
     return one(o, type, name, in, true);
   }
 
-  int one(const Obj& o, const std::string& type, const std::string& name, const std::vector<int>& in, bool first) {
+  int one(const Obj& o, std::string_view type, const std::string& name, const std::vector<int>& in, bool first) {
     auto allow = [&](std::initializer_list<std::string_view> extra) {
       o.allow({"type", "name", "inputs", "repeat", "scale"}, extra);
     };
@@ -409,7 +409,7 @@ class ArchBuilder {
     if (type == "add" || type == "mul" || type == "concat") {
       allow({"axis"});
       op_from_name(type, op);
-      if (op != Op::concat && in.size() != 2) o.fail("inputs", type + " takes two inputs, got " + std::to_string(in.size()));
+      if (op != Op::concat && in.size() != 2) o.fail("inputs", std::string(type) + " takes two inputs, got " + std::to_string(in.size()));
       if (op == Op::concat && in.size() < 2) o.fail("inputs", "concat takes two or more inputs");
       Attrs a;
       a.axis = static_cast<int>(o.integer("axis", -64, 1));
@@ -556,7 +556,7 @@ class ArchBuilder {
       t.kv_cache = dec;
       return b_.transformer(x, t);
     }
-    o.fail("type", "unknown layer type '" + type + "'");
+    o.fail("type", "unknown layer type '" + std::string(type) + "'");
   }
 };
 
