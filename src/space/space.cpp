@@ -58,12 +58,13 @@ struct Tmpl {
   double size = 1;  // members of this subtree (count(); set once the tree is compiled)
 };
 
-// The top level without "layers", or an entry of "layers" (its JSON: an array of the layers it
-// emits, several for a sequence option), or "layers" as a whole when that is a choice.
+// A part of the space that decoding hands to the builder: the top level without "layers", an
+// entry of "layers", or "layers" as a whole when that is not an array.
 struct Item {
   Tmpl tmpl;
-  bool entry = false;
-  std::vector<json> members;  // every member's JSON by member_index(); empty: instantiated when decoded
+  bool entry = false;         // an entry of "layers": its JSON is the array of the layers it emits
+                              // (several for a sequence option)
+  std::vector<json> members;  // every member's JSON, by member_index(); empty: instantiated per decode
 };
 
 bool is_choice(const json& j) { return j.is_object() && j.contains("choice"); }
