@@ -380,7 +380,7 @@ bool is_activation(Op op) {
   }
 }
 
-int Graph::add(Node node) {
+int Graph::add(Node&& node) {
   const auto& r = info(node.op);
   const int nin = static_cast<int>(node.inputs.size());
   if (nin < r.min_inputs || nin > r.max_inputs)
