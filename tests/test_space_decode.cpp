@@ -142,6 +142,38 @@ TEST_CASE("space: shipped spaces decode their first members", "[space]") {
   CHECK(f.decode(g).node(0).shape == graph::Shape{1, 1, 28, 28});
 }
 
+TEST_CASE("space: decoded members are the graphs of their architecture text", "[space]") {
+  // decode() picks members built at parse time (or instantiates the larger layer entries);
+  // architecture_json() always instantiates the whole tree: both must give the same graph
+  const auto h100 = hw::load_profile("h100");
+  std::uint64_t x = 7;
+  for (const char* f : {"mobilenet_v2_space.json", "hybrid_space.json", "fmnist_space.json", "decoder_lm_space.json"}) {
+    INFO(f);
+    const auto s = space::Space::load(kSpaces + f);
+    for (int m = 0; m < 20; ++m) {
+      space::Genome g;  // every gene random, those of options not chosen too
+      for (const auto& e : s.genes()) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        g.push_back(e.lo + static_cast<double>((x >> 33) % static_cast<std::uint64_t>(e.hi - e.lo + 1)));
+      }
+      INFO(space::genome_text(g));
+      const graph::Graph a = s.decode(g);
+      const graph::Graph b = graph::parse_architecture(s.architecture_json(g), s.source());
+      REQUIRE(a.size() == b.size());
+      for (int i = 0; i < a.size(); ++i) {
+        CHECK(a.node(i).name == b.node(i).name);
+        CHECK(a.node(i).op == b.node(i).op);
+        CHECK(a.node(i).inputs == b.node(i).inputs);
+        CHECK(a.node(i).shape == b.node(i).shape);
+      }
+      const auto ca = cost::analyze(a, h100, hw::Dtype::fp32), cb = cost::analyze(b, h100, hw::Dtype::fp32);
+      CHECK(ca.totals.params == cb.totals.params);
+      CHECK(ca.totals.macs == cb.totals.macs);
+      CHECK(ca.totals.latency_s == cb.totals.latency_s);
+    }
+  }
+}
+
 TEST_CASE("space: bad spaces name the file and the JSON path", "[space]") {
   CHECK_THROWS_WITH(tiny(R"([{"type": "conv", "out": {"choice": "maybe", "values": [1]}}])"),
                     "tiny.json: layers[0].out.choice: unknown choice kind 'maybe' (categorical, int, real, block)");

@@ -61,7 +61,7 @@ struct Obj {
   // The field's value, or null when it is missing or JSON null (one lookup).
   const json* get(const char* key) const {
     if (!j.is_object()) return nullptr;
-    const auto it = j.find(key);
+    const auto it = j.find(std::string_view(key));  // one strlen, not one per comparison
     return it == j.end() || it->is_null() ? nullptr : &*it;
   }
   bool has(const char* key) const { return get(key) != nullptr; }
@@ -174,8 +174,8 @@ struct Scaling {
 
 class ArchBuilder {
  public:
-  ArchBuilder(const json& root, std::string source, const BuildOptions& opt)
-      : root_(root), src_(std::move(source)), opt_(opt), b_(g_) {}
+  ArchBuilder(const json& root, const std::vector<const json*>& layers, std::string source, const BuildOptions& opt)
+      : root_(root), layers_(layers), src_(std::move(source)), opt_(opt), b_(g_) {}
 
   Graph build() {
     const Obj top{root_, &src_};
@@ -192,21 +192,20 @@ class ArchBuilder {
     scale_.divisor = static_cast<int>(top.integer("channel_divisor", 1, 8));
     if (opt_.batch < 1) throw Error(src_ + ": batch must be >= 1, got " + std::to_string(opt_.batch));
     make_input(top);
-    if (!top.has("layers") || !root_.at("layers").is_array() || root_.at("layers").empty())
-      throw Error(src_ + ": layers: must be a non-empty array");
+    if (layers_.empty()) throw Error(src_ + ": layers: must be a non-empty array");
     build_layers();
     return std::move(g_);
   }
 
  private:
   const json& root_;
+  const std::vector<const json*>& layers_;
   std::string src_;
   BuildOptions opt_;
   Graph g_;
   Blocks b_;
   Scaling scale_;
   int input_node_ = -1;
-  std::map<std::string, int> by_name_;  // layer name -> output node
 
   void make_input(const Obj& top) {
     if (!top.has("input")) throw Error(src_ + ": missing field 'input'");
@@ -235,18 +234,16 @@ class ArchBuilder {
       n.attrs.shape = {opt_.batch, c, r, r};
     }
     input_node_ = g_.add(std::move(n));
-    by_name_["input"] = input_node_;
   }
 
   void build_layers() {
-    const json& layers = root_.at("layers");
-    const int count = static_cast<int>(layers.size());
+    const int count = static_cast<int>(layers_.size());
     // names and dependencies first, so that `inputs` may refer forward and a cycle is
     // reported rather than silently broken
     std::vector<std::string> names(count);
     std::map<std::string, int> index;
     for (int i = 0; i < count; ++i) {
-      const json& l = layers[i];
+      const json& l = *layers_[i];
       Obj o{l, &src_, i};
       if (!l.is_object()) throw Error(o.where() + ": must be an object, got " + show(l));
       names[i] = o.string("name", "layers." + std::to_string(i));
@@ -254,27 +251,27 @@ class ArchBuilder {
         o.fail("name", "duplicate layer name '" + names[i] + "'");
     }
     std::vector<std::pair<int, int>> edges;
-    std::vector<std::vector<std::string>> inputs(count);
+    std::vector<std::vector<int>> inputs(count);  // layer indices, -1: the graph input
     for (int i = 0; i < count; ++i) {
-      const Obj o{layers[i], &src_, i};
+      const Obj o{*layers_[i], &src_, i};
       if (o.has("inputs")) {
-        const json& v = layers[i].at("inputs");
+        const json& v = layers_[i]->at("inputs");
         if (!v.is_array() || v.empty()) o.fail("inputs", "must be a non-empty array of layer names, got " + show(v));
         for (const auto& e : v) {
           if (!e.is_string()) o.fail("inputs", "must be an array of layer names, got " + show(v));
-          const auto name = e.get<std::string>();
-          if (name != "input") {
-            auto it = index.find(name);
-            if (it == index.end()) o.fail("inputs", "unknown layer '" + name + "'");
-            edges.emplace_back(it->second, i);
+          const auto& name = e.get_ref<const std::string&>();
+          if (name == "input") {
+            inputs[i].push_back(-1);
+            continue;
           }
-          inputs[i].push_back(name);
+          auto it = index.find(name);
+          if (it == index.end()) o.fail("inputs", "unknown layer '" + name + "'");
+          edges.emplace_back(it->second, i);
+          inputs[i].push_back(it->second);
         }
-      } else if (i > 0) {
-        edges.emplace_back(i - 1, i);
-        inputs[i].push_back(names[i - 1]);
       } else {
-        inputs[i].push_back("input");
+        if (i > 0) edges.emplace_back(i - 1, i);
+        inputs[i].push_back(i - 1);
       }
     }
     // edges that all go forward (layers that read only earlier ones) keep the file's order
@@ -283,11 +280,12 @@ class ArchBuilder {
     std::vector<int> order(static_cast<std::size_t>(count));
     if (forward) std::iota(order.begin(), order.end(), 0);
     else order = topological_order(count, edges, names, src_ + ": layers");
+    std::vector<int> output(count);  // each layer's output node
     for (int i : order) {
-      const Obj o{layers[i], &src_, i, &names[i]};
+      const Obj o{*layers_[i], &src_, i, &names[i]};
       std::vector<int> in;
-      for (const auto& name : inputs[i]) in.push_back(by_name_.at(name));
-      by_name_[names[i]] = layer(o, names[i], in);
+      for (const int l : inputs[i]) in.push_back(l < 0 ? input_node_ : output[l]);
+      output[i] = layer(o, names[i], in);
     }
   }
 
@@ -349,7 +347,7 @@ class ArchBuilder {
     return one(o, type, name, in, true);
   }
 
-  int one(const Obj& o, const std::string& type, const std::string& name, const std::vector<int>& in, bool first) {
+  int one(const Obj& o, std::string_view type, const std::string& name, const std::vector<int>& in, bool first) {
     auto allow = [&](std::initializer_list<std::string_view> extra) {
       o.allow({"type", "name", "inputs", "repeat", "scale"}, extra);
     };
@@ -411,7 +409,7 @@ class ArchBuilder {
     if (type == "add" || type == "mul" || type == "concat") {
       allow({"axis"});
       op_from_name(type, op);
-      if (op != Op::concat && in.size() != 2) o.fail("inputs", type + " takes two inputs, got " + std::to_string(in.size()));
+      if (op != Op::concat && in.size() != 2) o.fail("inputs", std::string(type) + " takes two inputs, got " + std::to_string(in.size()));
       if (op == Op::concat && in.size() < 2) o.fail("inputs", "concat takes two or more inputs");
       Attrs a;
       a.axis = static_cast<int>(o.integer("axis", -64, 1));
@@ -558,14 +556,15 @@ class ArchBuilder {
       t.kv_cache = dec;
       return b_.transformer(x, t);
     }
-    o.fail("type", "unknown layer type '" + type + "'");
+    o.fail("type", "unknown layer type '" + std::string(type) + "'");
   }
 };
 
 }  // namespace
 
-Graph build_architecture(const json& root, const std::string& source, const BuildOptions& opt) {
-  return ArchBuilder(root, source, opt).build();
+Graph build_architecture(const json& root, const std::vector<const json*>& layers, const std::string& source,
+                         const BuildOptions& opt) {
+  return ArchBuilder(root, layers, source, opt).build();
 }
 
 Graph parse_architecture(const std::string& text, const std::string& source, const BuildOptions& opt) {
@@ -575,7 +574,10 @@ Graph parse_architecture(const std::string& text, const std::string& source, con
   } catch (const json::parse_error& e) {
     throw Error(source + ": invalid JSON: " + e.what());
   }
-  return build_architecture(root, source, opt);
+  std::vector<const json*> layers;
+  if (root.is_object() && root.contains("layers") && root.at("layers").is_array())
+    for (const json& l : root.at("layers")) layers.push_back(&l);
+  return build_architecture(root, layers, source, opt);
 }
 
 Graph load_architecture(const std::string& name_or_path, const BuildOptions& opt) {

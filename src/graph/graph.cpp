@@ -380,7 +380,7 @@ bool is_activation(Op op) {
   }
 }
 
-int Graph::add(Node node) {
+int Graph::add(Node&& node) {
   const auto& r = info(node.op);
   const int nin = static_cast<int>(node.inputs.size());
   if (nin < r.min_inputs || nin > r.max_inputs)
@@ -409,8 +409,9 @@ std::size_t Graph::slot_of(std::string_view name, std::uint32_t hash) const {
 }
 
 void Graph::grow() {
-  std::vector<std::uint64_t> old(std::max<std::size_t>(256, 2 * slots_.size()), 0);
+  std::vector<std::uint64_t> old(std::max<std::size_t>(512, 2 * slots_.size()), 0);
   old.swap(slots_);
+  nodes_.reserve(slots_.size() / 2);  // the nodes the table has room for: no reallocation before the next growth
   const std::size_t mask = slots_.size() - 1;
   for (const std::uint64_t e : old) {
     if (!e) continue;

@@ -1,9 +1,11 @@
 // Search spaces: the space JSON is compiled once into a template tree whose choice nodes refer
-// to genes; decoding instantiates the tree for a genome (no JSON text round trip) and hands it to
-// the architecture builder.
+// to genes. The top level (without its layers) and each entry of "layers" are items: an item
+// with few members has every member's JSON built at parse time, and decoding picks them by index;
+// the others are instantiated for the genome. The builder reads the items' JSON in place.
 #include "hwnas/space/space.hpp"
 
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -53,6 +55,16 @@ struct Tmpl {
   std::vector<Tmpl> items;
   int gene = -1;
   std::vector<Tmpl> options;
+  double size = 1;  // members of this subtree (count(); set once the tree is compiled)
+};
+
+// A part of the space that decoding hands to the builder: the top level without "layers", an
+// entry of "layers", or "layers" as a whole when that is not an array.
+struct Item {
+  Tmpl tmpl;
+  bool entry = false;         // an entry of "layers": its JSON is the array of the layers it emits
+                              // (several for a sequence option)
+  std::vector<json> members;  // every member's JSON, by member_index(); empty: instantiated per decode
 };
 
 bool is_choice(const json& j) { return j.is_object() && j.contains("choice"); }
@@ -64,6 +76,8 @@ struct Space::Impl {
   std::vector<Gene> genes;
   std::vector<GeneKind> kinds;
   Tmpl root;
+  Item head;
+  std::vector<Item> layers;
   double size = 1;
   bool real = false;
 };
@@ -298,30 +312,94 @@ class Compiler {
   }
 };
 
-double count(const Tmpl& t, const std::vector<Gene>& genes) {
+// Members of `t`, stored in every node's `size`.
+double count(Tmpl& t, const std::vector<Gene>& genes) {
+  double n = 1;
   switch (t.kind) {
-    case Tmpl::Kind::literal: return 1;
-    case Tmpl::Kind::object: {
-      double n = 1;
-      for (const auto& [k, v] : t.fields) n *= count(v, genes);
-      return n;
-    }
+    case Tmpl::Kind::literal: break;
+    case Tmpl::Kind::object:
+      for (auto& [k, v] : t.fields) n *= count(v, genes);
+      break;
     case Tmpl::Kind::array:
-    case Tmpl::Kind::sequence: {
-      double n = 1;
-      for (const auto& v : t.items) n *= count(v, genes);
-      return n;
-    }
+    case Tmpl::Kind::sequence:
+      for (auto& v : t.items) n *= count(v, genes);
+      break;
     case Tmpl::Kind::choice: {
       const Gene& g = genes[static_cast<std::size_t>(t.gene)];
-      if (g.kind == GeneKind::integer) return g.hi - g.lo + 1;
-      if (g.kind == GeneKind::real) return 1;
-      double n = 0;
-      for (const auto& o : t.options) n += count(o, genes);
-      return n;
+      if (g.kind == GeneKind::integer) n = g.hi - g.lo + 1;
+      if (g.kind == GeneKind::categorical) {
+        n = 0;
+        for (auto& o : t.options) n += count(o, genes);
+      }
+      break;
     }
   }
-  return 1;
+  t.size = n;
+  return n;
+}
+
+bool has_real_gene(const Tmpl& t, const std::vector<GeneKind>& kinds) {
+  if (t.kind == Tmpl::Kind::choice && kinds[static_cast<std::size_t>(t.gene)] == GeneKind::real) return true;
+  for (const auto& [k, v] : t.fields)
+    if (has_real_gene(v, kinds)) return true;
+  for (const auto& v : t.items)
+    if (has_real_gene(v, kinds)) return true;
+  for (const auto& v : t.options)
+    if (has_real_gene(v, kinds)) return true;
+  return false;
+}
+
+// The member of `t` that `g` chooses, numbered 0 .. size-1: mixed radix over the fields or items,
+// a categorical choice's options one after the other. Only for trees without real genes.
+std::size_t member_index(const Tmpl& t, const Genome& g, const std::vector<Gene>& genes) {
+  std::size_t i = 0;
+  switch (t.kind) {
+    case Tmpl::Kind::literal: break;
+    case Tmpl::Kind::object:
+      for (const auto& [k, v] : t.fields) i = i * static_cast<std::size_t>(v.size) + member_index(v, g, genes);
+      break;
+    case Tmpl::Kind::array:
+    case Tmpl::Kind::sequence:
+      for (const auto& v : t.items) i = i * static_cast<std::size_t>(v.size) + member_index(v, g, genes);
+      break;
+    case Tmpl::Kind::choice: {
+      const Gene& e = genes[static_cast<std::size_t>(t.gene)];
+      const auto x = static_cast<std::size_t>(g[static_cast<std::size_t>(t.gene)] - e.lo);
+      if (e.kind != GeneKind::categorical) return x;
+      for (std::size_t k = 0; k < x; ++k) i += static_cast<std::size_t>(t.options[k].size);
+      i += member_index(t.options[x], g, genes);
+      break;
+    }
+  }
+  return i;
+}
+
+// The inverse: sets the genes of member `i` of `t` in `g` (the genes it does not use are left alone).
+void set_member(const Tmpl& t, std::size_t i, Genome& g, const std::vector<Gene>& genes) {
+  auto digits = [&](const auto& children, auto&& tree) {
+    for (auto c = children.rbegin(); c != children.rend(); ++c) {
+      const Tmpl& v = tree(*c);
+      const auto n = static_cast<std::size_t>(v.size);
+      set_member(v, i % n, g, genes);
+      i /= n;
+    }
+  };
+  switch (t.kind) {
+    case Tmpl::Kind::literal: return;
+    case Tmpl::Kind::object: return digits(t.fields, [](const auto& f) -> const Tmpl& { return f.second; });
+    case Tmpl::Kind::array:
+    case Tmpl::Kind::sequence: return digits(t.items, [](const Tmpl& v) -> const Tmpl& { return v; });
+    case Tmpl::Kind::choice: {
+      const Gene& e = genes[static_cast<std::size_t>(t.gene)];
+      std::size_t k = 0;
+      if (e.kind == GeneKind::categorical)
+        for (; i >= static_cast<std::size_t>(t.options[k].size); ++k) i -= static_cast<std::size_t>(t.options[k].size);
+      else k = i;
+      g[static_cast<std::size_t>(t.gene)] = e.lo + static_cast<double>(k);
+      if (e.kind == GeneKind::categorical) set_member(t.options[k], i, g, genes);
+      return;
+    }
+  }
 }
 
 json instantiate(const Tmpl& t, const Genome& g, const std::vector<GeneKind>& kinds);
@@ -383,6 +461,31 @@ void mark_active(const Tmpl& t, const Genome& g, const std::vector<GeneKind>& ki
       return;
     }
   }
+}
+
+// Items with at most this many members (and no real genes) have them all built at parse time.
+constexpr double kTabulated = 1024;
+
+json instantiate_item(const Item& item, const Genome& g, const std::vector<GeneKind>& kinds) {
+  if (!item.entry) return instantiate(item.tmpl, g, kinds);
+  json a = json::array();
+  emit(item.tmpl, g, kinds, a.get_ref<json::array_t&>());
+  return a;
+}
+
+void tabulate(Item& item, const Space::Impl& s) {
+  count(item.tmpl, s.genes);
+  if (item.tmpl.size > kTabulated || has_real_gene(item.tmpl, s.kinds)) return;
+  Genome g(s.genes.size(), 0.0);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(item.tmpl.size); ++i) {
+    set_member(item.tmpl, i, g, s.genes);
+    item.members.push_back(instantiate_item(item, g, s.kinds));
+  }
+}
+
+const json& member(const Item& item, const Space::Impl& s, const Genome& g, std::deque<json>& built) {
+  if (item.members.empty()) return built.emplace_back(instantiate_item(item, g, s.kinds));
+  return item.members[member_index(item.tmpl, g, s.genes)];
 }
 
 }  // namespace
@@ -479,6 +582,24 @@ Space Space::parse(const std::string& text, const std::string& source) {
     top.fields.emplace_back(k, k == "layers" ? c.layers(v, "layers") : c.compile(v, k, k, false));
   impl->root = std::move(top);
   impl->size = count(impl->root, impl->genes);
+  for (const auto& [k, v] : impl->root.fields) {
+    if (k != "layers") {
+      impl->head.tmpl.fields.emplace_back(k, v);
+    } else if (v.kind == Tmpl::Kind::array) {
+      for (const auto& l : v.items) impl->layers.push_back({l, true, {}});
+    } else if (v.kind == Tmpl::Kind::literal && v.value.is_array()) {
+      for (const auto& l : v.value) {
+        Tmpl lit;
+        lit.value = l;
+        impl->layers.push_back({std::move(lit), true, {}});
+      }
+    } else {
+      impl->layers.push_back({v, false, {}});
+    }
+  }
+  impl->head.tmpl.kind = Tmpl::Kind::object;
+  tabulate(impl->head, *impl);
+  for (auto& l : impl->layers) tabulate(l, *impl);
   for (const auto& g : impl->genes) impl->real = impl->real || g.kind == GeneKind::real;
   return Space(std::move(impl));
 }
@@ -496,7 +617,15 @@ bool Space::has_real_genes() const { return impl_->real; }
 
 graph::Graph Space::decode(const Genome& g, const graph::BuildOptions& opt) const {
   check_genome(impl_->genes, g, impl_->source);
-  return graph::build_architecture(instantiate(impl_->root, g, impl_->kinds), impl_->source, opt);
+  std::deque<json> built;  // members of items that are not tabulated
+  const json& head = member(impl_->head, *impl_, g, built);
+  std::vector<const json*> layers;
+  for (const auto& item : impl_->layers) {
+    const json& m = member(item, *impl_, g, built);
+    if (m.is_array())
+      for (const json& l : m) layers.push_back(&l);
+  }
+  return graph::build_architecture(head, layers, impl_->source, opt);
 }
 
 std::string Space::architecture_json(const Genome& g) const {

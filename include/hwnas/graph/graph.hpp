@@ -125,7 +125,7 @@ class Graph {
   // Adds a node whose inputs are already in the graph, infers its shape and returns its
   // index. Throws hwnas::Error naming the node and the bad value on any inconsistency
   // (names are unique: the executor keys weights by them).
-  int add(Node node);
+  int add(Node&& node);  // taken by reference: a node is a few hundred bytes, moved once into place
 
   const std::vector<Node>& nodes() const { return nodes_; }
   const Node& node(int i) const { return nodes_.at(static_cast<std::size_t>(i)); }
