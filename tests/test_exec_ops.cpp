@@ -47,7 +47,7 @@ Check grad_check(const Graph& g, std::uint64_t seed = 1, bool kink = false) {
   for (auto& t : p.tensors())
     if (!t.buffer)
       for (auto& v : t.value) v += 0.3f * normal(rng);
-  exec::Network net(g, p, true);
+  exec::Network net(g, p, exec::Passes::train_input_gradients);
   const int out = g.outputs().back();
   const auto out_n = static_cast<std::size_t>(graph::numel(g.node(out).shape));
   std::vector<float> r(out_n);
@@ -174,7 +174,7 @@ TEST_CASE("exec: every conv path matches a direct convolution for any geometry")
       const int y = add(g, "conv", Op::conv2d, {x}, a);
       exec::Params p(g);
       p.init(3);
-      exec::Network net(g, p, true);
+      exec::Network net(g, p, exec::Passes::train_input_gradients);
       std::mt19937_64 rng(5);
       std::normal_distribution<float> normal(0.0f, 1.0f);
       for (std::int64_t k = 0; k < graph::numel(g.node(x).shape); ++k) net.value(x)[k] = normal(rng);
@@ -288,7 +288,7 @@ TEST_CASE("exec: fused conv, batch norm and activation equal the unfused ops") {
   auto run = [](const Graph& g) {
     exec::Params p(g);
     p.init(11);
-    exec::Network net(g, p, true);
+    exec::Network net(g, p, exec::Passes::train_input_gradients);
     std::mt19937_64 rng(2);
     std::normal_distribution<float> normal(0.0f, 2.0f);
     const auto xn = static_cast<std::size_t>(graph::numel(g.node(0).shape));

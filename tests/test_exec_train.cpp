@@ -1,6 +1,7 @@
 // Executor: training end to end on small data (overfit, determinism, weight files) and the
 // errors of bad input.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -106,6 +107,29 @@ TEST_CASE("exec train: the reference nets and the small MobileViT build and take
     const auto r = exec::train_and_evaluate(graph::load_architecture(name), cfg, noise_data(16, 28));
     CHECK(r.epochs.size() == 1);
     CHECK(std::isfinite(r.loss));
+  }
+}
+
+TEST_CASE("exec: a forward-only Network computes what a training one does") {
+  for (const char* name : {"fmnist_a", "fmnist_b", "fmnist_mobilevit"}) {
+    INFO(name);
+    const graph::Graph g = exec::with_batch(graph::load_architecture(name), 8);
+    exec::Params pt(g), pf(g);
+    pt.init(7);
+    pf.init(7);
+    exec::Network train(g, pt), fwd(g, pf, exec::Passes::forward_only);
+    const exec::Dataset d = noise_data(8, 28);
+    const std::int64_t out = graph::numel(g.node(train.output()).shape);
+    for (const bool training : {true, false, true}) {
+      std::copy(d.train_images.begin(), d.train_images.end(), train.value(train.input()));
+      std::copy(d.train_images.begin(), d.train_images.end(), fwd.value(fwd.input()));
+      train.forward(training);
+      fwd.forward(training);
+      CHECK(std::equal(train.value(train.output()), train.value(train.output()) + out, fwd.value(fwd.output())));
+      for (std::size_t k = 0; k < pt.tensors().size(); ++k) CHECK(pt.tensors()[k].value == pf.tensors()[k].value);
+    }
+    CHECK(fwd.grad(fwd.output()) == nullptr);
+    CHECK_THROWS_WITH(fwd.backward(), Catch::Contains("forward passes only"));
   }
 }
 

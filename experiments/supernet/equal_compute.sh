@@ -1,19 +1,26 @@
 #!/bin/sh
 # (b) continued: the train-every-candidate search given about the CPU time of the one-shot route
-# (supernet training 324 s user + one-shot search 423 s user = 747 s; 30 trained candidates took
-# 343 s user in search.sh, so 65 candidates), compared with the same retrained one-shot members
-# (runs/retrained.txt from search.sh). Output: equal_compute_output.txt.
+# (supernet training + one-shot search, user time from train_output.txt and search_output.txt),
+# compared with the same retrained one-shot members (runs/retrained.txt from search.sh) and with
+# those of the sandwich-rule supernet (runs/retrained_sandwich.txt from sandwich.sh).
+# `equal_compute.sh N P`: N trained candidates, population P (N from the user time per trained
+# candidate of search.sh). Output: equal_compute_output.txt, runs/trained_equal.
 set -e
 cd "$(dirname "$0")/../.."
-rm -rf experiments/supernet/runs/trained65
+N=$1
+P=$2
+rm -rf experiments/supernet/runs/trained_equal
 {
   uptime
-  echo "\$ hwnas search ... --evaluator train --budget 65"
+  echo "\$ hwnas search ... --evaluator train --budget $N --population $P"
   /usr/bin/time -f "wall %e s, user %U s" build/hwnas search search_spaces/fmnist_space.json \
     --evaluator train --epochs 1 --train-subset 10000 --test-subset 500 --profile raspberry_pi_4 \
-    --objective accuracy:max --objective latency:min --budget 65 --population 13 --seed 1 \
-    --threads 2 --quiet --out experiments/supernet/runs/trained65
+    --objective accuracy:max --objective latency:min --budget $N --population $P --seed 1 \
+    --threads 2 --reference none --quiet --out experiments/supernet/runs/trained_equal
   uptime
   /usr/bin/python3 experiments/supernet/compare.py compare experiments/supernet/runs/oneshot/front.json \
-    experiments/supernet/runs/retrained.txt experiments/supernet/runs/trained65/front.json
+    experiments/supernet/runs/retrained.txt experiments/supernet/runs/trained_equal/front.json
+  echo "sandwich-rule supernet:"
+  /usr/bin/python3 experiments/supernet/compare.py compare experiments/supernet/runs/oneshot_sandwich/front.json \
+    experiments/supernet/runs/retrained_sandwich.txt experiments/supernet/runs/trained_equal/front.json
 } > experiments/supernet/equal_compute_output.txt 2>&1

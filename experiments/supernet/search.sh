@@ -3,10 +3,11 @@
 # norm recalibrated on 2 batches of 128, first 500 test images) against latency on raspberry_pi_4,
 # then the same objectives with every candidate trained (1 epoch on 10,000 images, first 500 test
 # images), then the one-shot front's members retrained stand-alone with that same recipe.
+# `search.sh B T`: B one-shot candidates (default 5000), T trained ones (default 30).
 # Output: search_output.txt, runs/oneshot, runs/trained.
 set -e
 cd "$(dirname "$0")/../.."
-B=${1:-2000}
+B=${1:-5000}
 T=${2:-30}
 out=experiments/supernet/search_output.txt
 rm -rf experiments/supernet/runs/oneshot experiments/supernet/runs/trained
@@ -16,13 +17,13 @@ rm -rf experiments/supernet/runs/oneshot experiments/supernet/runs/trained
   /usr/bin/time -f "wall %e s, user %U s" build/hwnas search search_spaces/fmnist_space.json \
     --evaluator supernet:experiments/supernet/runs/super --profile raspberry_pi_4 \
     --objective accuracy:max --objective latency:min --budget $B --population 100 --seed 1 \
-    --train-subset 256 --test-subset 500 --threads 2 --quiet --out experiments/supernet/runs/oneshot
+    --train-subset 256 --test-subset 500 --threads 2 --reference none --quiet --out experiments/supernet/runs/oneshot
   uptime
   echo "\$ hwnas search ... --evaluator train --budget $T"
   /usr/bin/time -f "wall %e s, user %U s" build/hwnas search search_spaces/fmnist_space.json \
     --evaluator train --epochs 1 --train-subset 10000 --test-subset 500 --profile raspberry_pi_4 \
     --objective accuracy:max --objective latency:min --budget $T --population 10 --seed 1 \
-    --threads 2 --quiet --out experiments/supernet/runs/trained
+    --threads 2 --reference none --quiet --out experiments/supernet/runs/trained
   uptime
   echo "one-shot front (up to 8 members evenly spread over it) retrained stand-alone, the recipe of --evaluator train:"
   /usr/bin/python3 experiments/supernet/compare.py pick experiments/supernet/runs/oneshot/front.json 8 > experiments/supernet/runs/picked.txt

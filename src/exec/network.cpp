@@ -123,15 +123,14 @@ struct Network::Impl {
   std::vector<std::vector<float>> storage;
   std::vector<std::vector<float>> col, partial;  // per batch chunk
   int in_node = -1, out_node = -1;
-  bool input_grads = false;
+  Passes passes;
   // The node whose gradient storage node i's gradient is (views share their input's; -1 for a
   // parameter's or none), and during backward whether that storage holds nothing of this pass
   // yet: its first writer overwrites it instead of accumulating into a zeroed buffer.
   std::vector<int> grad_owner;
   std::vector<char> unwritten;
 
-  Impl(const graph::Graph& graph, Params& params, bool with_input_grads)
-      : g(graph), p(params), input_grads(with_input_grads) {
+  Impl(const graph::Graph& graph, Params& params, Passes ps) : g(graph), p(params), passes(ps) {
     build();
   }
 
@@ -170,8 +169,8 @@ struct Network::Impl {
       pl.b = p.find(i, "bias");
       pl.rm = p.find(i, "running_mean");
       pl.rv = p.find(i, "running_var");
-      if (pl.w || pl.b || (input_grads && nd.op == Op::input)) needs[i] = true;
-      if (nd.op == Op::zero) needs[i] = false;
+      if (pl.w || pl.b || (passes == Passes::train_input_gradients && nd.op == Op::input)) needs[i] = true;
+      if (nd.op == Op::zero || passes == Passes::forward_only) needs[i] = false;
       prepare(i, nd, col_need, partial_need);
       if (graph::is_view(nd.op)) {
         pl.value = plan[nd.inputs[0]].value;
@@ -180,7 +179,7 @@ struct Network::Impl {
       } else if (nd.op == Op::weight) {
         pl.value = pl.w->value.data();
         pl.grad = pl.w->grad.data();
-      } else {
+      } else if (passes != Passes::forward_only) {
         pl.value = alloc(count);
         if (needs[i]) {
           pl.grad = alloc(count);
@@ -189,9 +188,63 @@ struct Network::Impl {
         }
       }
     }
+    if (passes == Passes::forward_only) share_values(readers);
     col.assign(static_cast<std::size_t>(kMaxChunks), std::vector<float>(static_cast<std::size_t>(col_need)));
-    partial.assign(static_cast<std::size_t>(kMaxChunks), std::vector<float>(static_cast<std::size_t>(partial_need)));
+    if (passes != Passes::forward_only)
+      partial.assign(static_cast<std::size_t>(kMaxChunks), std::vector<float>(static_cast<std::size_t>(partial_need)));
     plan_fusion(readers);
+  }
+
+  // forward_only: the nodes' values live in one block, where two values share storage only
+  // when no forward pass needs both at once. A value is in use from its writer (for a batch
+  // norm or activation, from the conv or norm it may be fused into, which writes it) to its
+  // last reader (through views); the input nodes' and the outputs' for the whole pass.
+  void share_values(const std::vector<std::vector<int>>& readers) {
+    const int n = g.size();
+    std::vector<int> root(static_cast<std::size_t>(n), -1), first(root), last(root);
+    for (int i = 0; i < n; ++i) {
+      const Node& nd = g.node(i);
+      if (nd.op == Op::weight) continue;
+      root[i] = graph::is_view(nd.op) ? root[nd.inputs[0]] : i;
+      if (root[i] != i) continue;
+      int s = i;
+      while ((g.node(s).op == Op::batch_norm || graph::is_activation(g.node(s).op)) && readers[g.node(s).inputs[0]].size() == 1)
+        s = g.node(s).inputs[0];
+      first[i] = nd.op == Op::input ? 0 : s;
+      last[i] = nd.op == Op::input ? n : i;
+    }
+    for (int i = 0; i < n; ++i)
+      for (int in : g.node(i).inputs)
+        if (root[in] >= 0) last[root[in]] = std::max(last[root[in]], i);
+    for (int o : g.outputs())
+      if (root[o] >= 0) last[root[o]] = n;
+    // largest first, each at the lowest offset (in 16-float steps) clear of the placed values
+    // in use at the same time
+    std::vector<int> order;
+    for (int i = 0; i < n; ++i)
+      if (root[i] == i) order.push_back(i);
+    auto size = [&](int i) { return (std::max<i64>(graph::numel(shape(i)), 1) + 15) / 16 * 16; };
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return size(a) > size(b); });
+    std::vector<i64> offset(static_cast<std::size_t>(n), 0);
+    std::vector<int> placed;
+    i64 total = 0;
+    for (int i : order) {
+      std::vector<std::pair<i64, i64>> busy;
+      for (int j : placed)
+        if (first[j] <= last[i] && first[i] <= last[j]) busy.emplace_back(offset[j], offset[j] + size(j));
+      std::sort(busy.begin(), busy.end());
+      i64 at = 0;
+      for (const auto& [b, e] : busy) {
+        if (at + size(i) <= b) break;
+        at = std::max(at, e);
+      }
+      offset[i] = at;
+      total = std::max(total, at + size(i));
+      placed.push_back(i);
+    }
+    float* base = alloc(total);
+    for (int i = 0; i < n; ++i)
+      if (root[i] >= 0) plan[i].value = base + offset[root[i]];
   }
 
   void plan_fusion(const std::vector<std::vector<int>>& readers) {
@@ -1219,8 +1272,7 @@ struct Network::Impl {
   }
 };
 
-Network::Network(const graph::Graph& g, Params& p, bool input_gradients)
-    : impl_(std::make_unique<Impl>(g, p, input_gradients)) {}
+Network::Network(const graph::Graph& g, Params& p, Passes passes) : impl_(std::make_unique<Impl>(g, p, passes)) {}
 Network::~Network() = default;
 const graph::Graph& Network::graph() const { return impl_->g; }
 float* Network::value(int node) { return impl_->plan.at(static_cast<std::size_t>(node)).value; }
@@ -1231,6 +1283,9 @@ void Network::forward(bool training) { impl_->forward(training); }
 double Network::softmax_cross_entropy(const std::uint8_t* labels, std::int64_t rows, std::int64_t* correct) {
   return impl_->cross_entropy(labels, rows, correct);
 }
-void Network::backward() { impl_->backward(); }
+void Network::backward() {
+  if (impl_->passes == Passes::forward_only) throw Error("graph '" + impl_->g.name + "': backward() on a Network planned for forward passes only");
+  impl_->backward();
+}
 
 }  // namespace hwnas::exec

@@ -524,7 +524,7 @@ Inherited evaluate_inherited(const Supernet& net, const space::Genome& g, const 
   if (cfg.batch < 1) throw Error("inherited evaluation: batch: must be >= 1, got " + std::to_string(cfg.batch));
   if (cfg.calib_batches < 1) throw Error("inherited evaluation: calib_batches: must be >= 1, got " + std::to_string(cfg.calib_batches));
   const auto m = net.member(g, cfg.batch);
-  exec::Network nw(m->graph, *m->params);
+  exec::Network nw(m->graph, *m->params, exec::Passes::forward_only);
   exec::Dataset adapted;
   const exec::Dataset& d = fitting(data, m->graph, nw.input(), adapted);
   const graph::Shape& os = m->graph.node(nw.output()).shape;

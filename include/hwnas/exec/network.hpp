@@ -63,19 +63,25 @@ class Params {
   std::vector<Tensor> tensors_;
 };
 
+// What a Network is planned for. train: forward and backward passes; train_input_gradients:
+// also the gradients of the input nodes (gradient checks); forward_only: forward passes
+// (evaluation, batch-norm recalibration) and no backward. A forward_only Network allocates no
+// gradients and lets nodes share value storage once a value's last reader has run, so after
+// forward() only the input and output nodes' values are meaningful.
+enum class Passes { train, train_input_gradients, forward_only };
+
 class Network {
  public:
   // Throws hwnas::Error naming the node and op when the graph holds an op the executor
-  // cannot run. `g` and `p` must outlive the Network. `input_gradients`: also compute the
-  // gradients of the input nodes (gradient checks).
-  Network(const graph::Graph& g, Params& p, bool input_gradients = false);
+  // cannot run. `g` and `p` must outlive the Network.
+  Network(const graph::Graph& g, Params& p, Passes passes = Passes::train);
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
   const graph::Graph& graph() const;
   // Every node's output and gradient buffer (numel(node.shape) floats; views share their
-  // input's buffers).
+  // input's buffers; grad is nullptr where no gradient is computed).
   float* value(int node);
   float* grad(int node);
   int input() const;   // the image input node (the first input node; -1 when none)
@@ -91,6 +97,7 @@ class Network {
   double softmax_cross_entropy(const std::uint8_t* labels, std::int64_t rows = -1, std::int64_t* correct = nullptr);
   // Back-propagates grad(output()) (set by softmax_cross_entropy or by the caller) into every
   // node's grad and the Params' grads. Clears the node gradients first, not the Params'.
+  // Throws hwnas::Error on a forward_only Network.
   void backward();
 
  private:
