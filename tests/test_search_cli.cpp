@@ -181,6 +181,9 @@ TEST_CASE("cli: supernet train, resume, and a one-shot search over it", "[search
   CHECK(r.out.find("12 candidates") != std::string::npos);
   const std::string lines = slurp(dir + "/run/candidates.jsonl");
   CHECK(lines.find("\"accuracy\"") != std::string::npos);
+  r = hwnas("search " + space + " --evaluator supernet:" + out + " --objective accuracy:max --budget 4 --reference fmnist_a --quiet");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--reference: with --evaluator supernet only members of the space have weights") != std::string::npos);
   r = hwnas("search " + space + " --evaluator supernet:" + dir + " --objective accuracy:max --budget 4 --quiet");
   CHECK(r.code == 1);
   CHECK(r.err.find(dir + "/supernet.ckpt: cannot open file") != std::string::npos);

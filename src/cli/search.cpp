@@ -68,7 +68,7 @@ std::vector<double> parse_reference_point(const std::string& text) {
 }
 
 // The zoo models (or architecture files) `names`, evaluated as the run's candidates are; "none"
-// alone gives none, no names the space's defaults.
+// alone gives none, no names the space's defaults (none with a supernet evaluator).
 std::vector<search::Reference> evaluate_references(const search::Config& c, const search::Evaluator& ev,
                                                    std::vector<std::string> names, bool quiet) {
   if (is_zdt(c.space)) {
@@ -76,6 +76,12 @@ std::vector<search::Reference> evaluate_references(const search::Config& c, cons
     return {};
   }
   if (names.size() == 1 && names[0] == "none") return {};
+  if (dynamic_cast<const search::SupernetEvaluator*>(&ev)) {  // only the space's members inherit weights
+    if (!names.empty())
+      throw Error("--reference: with --evaluator supernet only members of the space have weights; zoo models cannot be "
+                  "evaluated (use --reference none)");
+    return {};
+  }
   if (names.empty())
     if (const auto* s = dynamic_cast<const search::SpaceEvaluator*>(&ev)) names = search::default_references(s->space());
   std::vector<search::Reference> out;
