@@ -34,8 +34,8 @@ void valid_range(i64 wo, int s, i64 off, i64 w, i64& lo, i64& hi) {
   if (lo > hi) lo = hi;
 }
 
-// Depthwise convolution and im2col go through polyphase planes. With stride s, the zero-padded input splits
-// into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each of hq x wq
+// Depthwise convolution and im2col go through polyphase planes. With stride s, the zero-padded
+// input splits into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each of hq x wq
 // (plus one zero row), and tap (i, j) reads phase ((i d_h) mod s_h, (j d_w) mod s_w) at offset
 // ((i d_h) / s_h) wq + (j d_w) / s_w from output position u wq + v. So every tap is one
 // contiguous, unit-stride pass over an output computed at pitch wq, whatever the stride or
@@ -90,9 +90,9 @@ HWNAS_INLINE void split_phases(const ConvGeom& g, const Phases& f, const float* 
 }
 
 // dx (=, or += unless overwrite) the input-layout view of phase planes: the inverse of
-// split_phases, dropping the padding; with overwrite, input pixels no phase holds get zero. Input columns c0 + sw k
-// (those with (c + pw) % sw == b) are phase b's columns C0 + k, the first `valid` of them
-// inside the plane.
+// split_phases, dropping the padding; with overwrite, input pixels no phase holds get zero.
+// Input columns c0 + sw k (those with (c + pw) % sw == b) are phase b's columns C0 + k, the
+// first `valid` of them inside the plane.
 HWNAS_INLINE void merge_phases(const ConvGeom& g, const Phases& f, const float* dplanes, float* dx, bool overwrite) {
   for (int b = 0; b < g.sw; ++b) {
     i64 c0 = (b - g.pw) % g.sw;
@@ -117,7 +117,8 @@ HWNAS_INLINE void merge_phases(const ConvGeom& g, const Phases& f, const float* 
   }
 }
 
-// dst[t] = src[t], and dst[t] += src[t], for t < n (the copy's last eight may overlap).
+// dst[t] = src[t] (copy_row; its last eight stores may overlap) and dst[t] += src[t] (add_row),
+// for t < n.
 HWNAS_INLINE void copy_row(const float* src, float* dst, i64 n) {
   if (n < kLanes) {
     for (i64 t = 0; t < n; ++t) dst[t] = src[t];
