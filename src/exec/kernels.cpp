@@ -35,8 +35,8 @@ void valid_range(i64 wo, int s, i64 off, i64 w, i64& lo, i64& hi) {
 }
 
 // Depthwise convolution and im2col go through polyphase planes. With stride s, the zero-padded
-// input splits into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each of hq x wq
-// (plus one zero row), and tap (i, j) reads phase ((i d_h) mod s_h, (j d_w) mod s_w) at offset
+// input splits into s_h * s_w phase planes P[a][b](R, C) = padded(a + s_h R, b + s_w C), each
+// of hq x wq (plus one zero row), and tap (i, j) reads phase ((i d_h) mod s_h, (j d_w) mod s_w) at offset
 // ((i d_h) / s_h) wq + (j d_w) / s_w from output position u wq + v. So every tap is one
 // contiguous, unit-stride pass over an output computed at pitch wq, whatever the stride or
 // dilation; the columns v >= wo of that output are dropped (forward) or zero (backward).
