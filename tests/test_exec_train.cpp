@@ -2,6 +2,7 @@
 // errors of bad input.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -110,22 +111,29 @@ TEST_CASE("exec train: the reference nets and the small MobileViT build and take
   }
 }
 
+// Evaluation of a forward-only Network runs the conv nets depth first, in lanes of 4 samples
+// (the last of a batch of 10 short), the MobileViT node by node.
 TEST_CASE("exec: a forward-only Network computes what a training one does") {
   for (const char* name : {"fmnist_a", "fmnist_b", "fmnist_mobilevit"}) {
     INFO(name);
-    const graph::Graph g = exec::with_batch(graph::load_architecture(name), 8);
+    const graph::Graph g = exec::with_batch(graph::load_architecture(name), 10);
     exec::Params pt(g), pf(g);
     pt.init(7);
     pf.init(7);
     exec::Network train(g, pt), fwd(g, pf, exec::Passes::forward_only);
-    const exec::Dataset d = noise_data(8, 28);
+    const exec::Dataset d = noise_data(10, 28);
     const std::int64_t out = graph::numel(g.node(train.output()).shape);
     for (const bool training : {true, false, true}) {
       std::copy(d.train_images.begin(), d.train_images.end(), train.value(train.input()));
       std::copy(d.train_images.begin(), d.train_images.end(), fwd.value(fwd.input()));
       train.forward(training);
       fwd.forward(training);
-      CHECK(std::equal(train.value(train.output()), train.value(train.output()) + out, fwd.value(fwd.output())));
+      // training passes are bit-identical; in evaluation the GEMM of the linear head may round
+      // a sample differently by its row in a lane rather than in the whole batch
+      const float* want = train.value(train.output());
+      const float* got = fwd.value(fwd.output());
+      if (training) CHECK(std::equal(want, want + out, got));
+      for (std::int64_t k = 0; k < out; ++k) CHECK(std::fabs(got[k] - want[k]) <= 1e-5f * (1.0f + std::fabs(want[k])));
       for (std::size_t k = 0; k < pt.tensors().size(); ++k) CHECK(pt.tensors()[k].value == pf.tensors()[k].value);
     }
     CHECK(fwd.grad(fwd.output()) == nullptr);

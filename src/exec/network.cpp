@@ -1,5 +1,6 @@
 #include "hwnas/exec/network.hpp"
 
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -42,16 +43,22 @@ constexpr float kNormEps = 1e-5f;
 constexpr float kBnMomentum = kBatchNormMomentum;
 constexpr i64 kMaxChunks = 16;       // partitions of the batch (a function of the batch only)
 constexpr i64 kElemChunk = 1 << 15;  // partition of elementwise work
+// Samples per lane of a depth-first evaluation. Reference net B, batch 128, 2 threads: 7.4k to
+// 7.9k images/s for lanes of 1 to 8 against 5.5k node by node (A: no change, about 14.5k).
+constexpr i64 kLane = 4;
 
 [[noreturn]] void unsupported(const Node& n, const std::string& why) {
   throw Error("node '" + n.name + "' (" + std::string(graph::op_name(n.op)) + "): the executor cannot run it: " + why);
 }
 
+// Set while a thread runs a lane of a depth-first forward pass: its kernels run serially.
+thread_local bool t_serial = false;
+
 template <class F>
 void parallel(i64 n, F&& f) {
   if (n <= 0) return;
-  if (n == 1) {
-    f(i64{0});
+  if (n == 1 || t_serial) {
+    for (i64 i = 0; i < n; ++i) f(i);
     return;
   }
   tbb::parallel_for(i64{0}, n, [&](i64 i) { f(i); });
@@ -122,6 +129,7 @@ struct Network::Impl {
   std::vector<Plan> plan;
   std::vector<std::vector<float>> storage;
   std::vector<std::vector<float>> col, partial;  // per batch chunk
+  i64 col_chunks = 1;  // the most chunks a conv splits its batch into
   int in_node = -1, out_node = -1;
   Passes passes;
   // The node whose gradient storage node i's gradient is (views share their input's; -1 for a
@@ -129,6 +137,12 @@ struct Network::Impl {
   // yet: its first writer overwrites it instead of accumulating into a zeroed buffer.
   std::vector<int> grad_owner;
   std::vector<char> unwritten;
+  // Depth-first evaluation (forward_only, eval mode, per-sample graphs): the batch runs in
+  // lanes of `lane` samples, each through every node in one thread, on that thread's own
+  // Network for `lane_graph` (`lane` 0: node by node over the whole batch).
+  i64 lane = 0;
+  graph::Graph lane_graph;
+  tbb::enumerable_thread_specific<std::unique_ptr<Impl>> lanes;
 
   Impl(const graph::Graph& graph, Params& params, Passes ps) : g(graph), p(params), passes(ps) {
     build();
@@ -160,6 +174,7 @@ struct Network::Impl {
     grad_owner.assign(static_cast<std::size_t>(n), -1);
     unwritten.assign(static_cast<std::size_t>(n), 0);
     i64 col_need = 1, partial_need = 1;
+    col_chunks = 1;
     for (int i = 0; i < n; ++i) {
       const Node& nd = g.node(i);
       Plan& pl = plan[i];
@@ -189,10 +204,41 @@ struct Network::Impl {
       }
     }
     if (passes == Passes::forward_only) share_values(readers);
-    col.assign(static_cast<std::size_t>(kMaxChunks), std::vector<float>(static_cast<std::size_t>(col_need)));
+    col.assign(static_cast<std::size_t>(col_chunks), std::vector<float>(static_cast<std::size_t>(col_need)));
     if (passes != Passes::forward_only)
-      partial.assign(static_cast<std::size_t>(kMaxChunks), std::vector<float>(static_cast<std::size_t>(partial_need)));
+      partial.assign(static_cast<std::size_t>(col_chunks), std::vector<float>(static_cast<std::size_t>(partial_need)));
     plan_fusion(readers);
+    if (passes == Passes::forward_only && in_node >= 0 && per_sample()) {
+      lane = kLane;
+      if (shape(in_node)[0] > lane)
+        lane_graph = with_batch(g, lane);
+      else
+        lane = 0;
+    }
+  }
+
+  // True when each sample's outputs depend on that sample's input only (in eval mode): one
+  // input, every other value's leading dimension the batch, no op that mixes or moves it, and
+  // weight nodes broadcast over it.
+  bool per_sample() const {
+    const i64 b = shape(in_node)[0];
+    for (int i = 0; i < g.size(); ++i) {
+      const Node& nd = g.node(i);
+      if (nd.op == Op::weight) continue;
+      if ((nd.op == Op::input && i != in_node) || nd.shape.empty() || nd.shape[0] != b) return false;
+      const int rank = static_cast<int>(nd.shape.size());
+      const int axis = nd.attrs.axis < 0 ? nd.attrs.axis + rank : nd.attrs.axis;
+      if (nd.op == Op::unfold || nd.op == Op::fold || (nd.op == Op::transpose && nd.attrs.perm.at(0) != 0) ||
+          ((nd.op == Op::concat || nd.op == Op::slice) && axis == 0))
+        return false;
+      const bool broadcasts = nd.op == Op::add || nd.op == Op::mul || nd.op == Op::concat || nd.op == Op::matmul;
+      for (int in : nd.inputs) {
+        const Shape& s = shape(in);
+        const bool lower = static_cast<int>(s.size()) < rank;
+        if (g.node(in).op == Op::weight ? !lower && s[0] != 1 : broadcasts && lower) return false;
+      }
+    }
+    return true;
   }
 
   // forward_only: the nodes' values live in one block, where two values share storage only
@@ -315,6 +361,7 @@ struct Network::Impl {
         gm.ho = nd.shape[2], gm.wo = nd.shape[3];
         pl.depthwise = a.groups == x[1] && a.out == x[1];
         pl.pointwise = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0;
+        col_chunks = std::max(col_chunks, chunks_of(nd.shape[0]));
         if (pl.depthwise) col_need = std::max(col_need, kernels::depthwise_scratch(gm));
         if (!pl.depthwise && !pl.pointwise) col_need = std::max(col_need, kernels::im2col_scratch(gm));
         partial_need = std::max<i64>(partial_need, static_cast<i64>(pl.w->value.size()) + a.out);
@@ -454,6 +501,7 @@ struct Network::Impl {
 
   // ---------------------------------------------------------------- forward
   void forward(bool training) {
+    if (!training && lane > 0) return forward_depth_first();
     for (int i = 0; i < g.size(); ++i) {
       const Node& nd = g.node(i);
       Plan& pl = plan[i];
@@ -518,6 +566,27 @@ struct Network::Impl {
           unsupported(nd, "no kernel for this op");
       }
     }
+  }
+
+  // Each lane's samples through every node in one thread (its kernels serial), the values in
+  // that thread's cache; the outputs gathered into this Network's. A short last lane runs
+  // with stale samples behind its own, which no output row of its own depends on.
+  void forward_depth_first() {
+    const i64 b = shape(in_node)[0], in_per = graph::numel(shape(in_node)) / b;
+    const auto outs = g.outputs();
+    parallel((b + lane - 1) / lane, [&](i64 c) {
+      std::unique_ptr<Impl>& l = lanes.local();
+      if (!l) l = std::make_unique<Impl>(lane_graph, p, Passes::forward_only);
+      const i64 s = c * lane, count = std::min(lane, b - s);
+      std::copy_n(plan[in_node].value + s * in_per, count * in_per, l->plan[in_node].value);
+      t_serial = true;
+      l->forward(false);
+      t_serial = false;
+      for (int o : outs) {
+        const i64 per = graph::numel(shape(o)) / b;
+        std::copy_n(l->plan[o].value, count * per, plan[o].value + s * per);
+      }
+    });
   }
 
   // ---------------------------------------------------------------- backward

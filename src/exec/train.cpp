@@ -161,6 +161,7 @@ TrainResult train_and_evaluate(const graph::Graph& graph0, const TrainConfig& cf
     if (!cfg.load.empty()) p.load(cfg.load);
     res.params = p.count();
     Network net(g, p);
+    Network eval_net(g, p, Passes::forward_only);  // evaluation and latency: no gradients, depth first
     std::mt19937_64 rng(cfg.seed ^ 0x9e3779b97f4a7c15ull);
     const std::int64_t n = data.train_count(), steps = n / cfg.batch, total = steps * cfg.epochs;
     std::vector<std::int64_t> order(static_cast<std::size_t>(n));
@@ -199,7 +200,7 @@ TrainResult train_and_evaluate(const graph::Graph& graph0, const TrainConfig& cf
       es.train_accuracy = steps ? static_cast<double>(hits) / static_cast<double>(steps * cfg.batch) : 0;
       es.train_images_per_s = es.seconds > 0 ? static_cast<double>(steps * cfg.batch) / es.seconds : 0;
       rates.push_back(es.train_images_per_s);
-      ev = evaluate(net, data, cfg.batch);
+      ev = evaluate(eval_net, data, cfg.batch);
       es.test_loss = ev.loss;
       es.test_accuracy = ev.accuracy;
       res.epochs.push_back(es);
@@ -211,15 +212,15 @@ TrainResult train_and_evaluate(const graph::Graph& graph0, const TrainConfig& cf
         cfg.progress(os.str());
       }
     }
-    if (cfg.epochs == 0) ev = evaluate(net, data, cfg.batch);
+    if (cfg.epochs == 0) ev = evaluate(eval_net, data, cfg.batch);
     res.accuracy = ev.accuracy;
     res.loss = ev.loss;
     res.train_images_per_s = median(rates);
     res.infer_images_per_s = ev.seconds > 0 ? static_cast<double>(data.test_count()) / ev.seconds : 0;
     if (cfg.measure_latency) {
-      res.latency_batch_s = time_forward(net, 5, 0.5);
+      res.latency_batch_s = time_forward(eval_net, 5, 0.5);
       const graph::Graph g1 = with_batch(g, 1);
-      Network one(g1, p);
+      Network one(g1, p, Passes::forward_only);
       res.latency_batch1_s = time_forward(one, 10, 0.3);
     }
     if (!cfg.save.empty()) p.save(cfg.save, g.name);
