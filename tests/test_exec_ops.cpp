@@ -165,7 +165,8 @@ TEST_CASE("exec: every conv path matches a direct convolution for any geometry")
                        {11, 9, 5, 5, 2, 2, 2, 2, 1, 1}, {12, 12, 7, 7, 1, 1, 3, 3, 1, 1}, {9, 11, 3, 3, 1, 1, 2, 2, 2, 2},
                        {10, 9, 2, 3, 1, 3, 0, 1, 1, 1}, {13, 13, 3, 3, 3, 3, 1, 1, 2, 2}, {5, 6, 1, 1, 2, 2, 0, 0, 1, 1},
                        {19, 21, 3, 3, 2, 2, 1, 1, 1, 1}};
-  for (const Chan& ch : {Chan{2, 2, 2}, Chan{2, 3, 1}, Chan{4, 4, 2}})
+  // 40 outputs: the direct kernel's two-block tiles, then a partial single block
+  for (const Chan& ch : {Chan{2, 2, 2}, Chan{2, 3, 1}, Chan{4, 4, 2}, Chan{3, 40, 1}})
     for (const Geo& c : cases) {
       Graph g;
       Attrs a = conv(ch.cout, 3, 1, 0, 1, ch.groups);

@@ -7,13 +7,14 @@
 # candidate of search.sh). Output: equal_compute_output.txt, runs/trained_equal.
 set -e
 cd "$(dirname "$0")/../.."
+hwnas=${HWNAS:-build/hwnas}  # HWNAS: run another binary (a frozen copy)
 N=$1
 P=$2
 rm -rf experiments/supernet/runs/trained_equal
 {
   uptime
   echo "\$ hwnas search ... --evaluator train --budget $N --population $P"
-  /usr/bin/time -f "wall %e s, user %U s" build/hwnas search search_spaces/fmnist_space.json \
+  /usr/bin/time -f "wall %e s, user %U s" $hwnas search search_spaces/fmnist_space.json \
     --evaluator train --epochs 1 --train-subset 10000 --test-subset 500 --profile raspberry_pi_4 \
     --objective accuracy:max --objective latency:min --budget $N --population $P --seed 1 \
     --threads 2 --reference none --quiet --out experiments/supernet/runs/trained_equal

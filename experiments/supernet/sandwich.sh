@@ -6,20 +6,22 @@
 # Output: sandwich_output.txt, runs/oneshot_sandwich, runs/retrained_sandwich.txt.
 set -e
 cd "$(dirname "$0")/../.."
+hwnas=${HWNAS:-build/hwnas}  # HWNAS, VALIDATE: run other binaries (a frozen copy)
+validate=${VALIDATE:-build/experiments/supernet_validate}
 B=${1:-2000}
 r=experiments/supernet/runs
 rm -rf $r/oneshot_sandwich
 {
   uptime
   echo "\$ hwnas search ... --evaluator supernet:$r/super_sandwich --budget $B"
-  /usr/bin/time -f "wall %e s, user %U s" build/hwnas search search_spaces/fmnist_space.json \
+  /usr/bin/time -f "wall %e s, user %U s" $hwnas search search_spaces/fmnist_space.json \
     --evaluator supernet:$r/super_sandwich --profile raspberry_pi_4 \
     --objective accuracy:max --objective latency:min --budget $B --population 100 --seed 1 \
     --train-subset 256 --test-subset 500 --threads 2 --reference none --quiet --out $r/oneshot_sandwich
   uptime
   echo "one-shot front (up to 8 members evenly spread over it) retrained stand-alone, the recipe of --evaluator train:"
   /usr/bin/python3 experiments/supernet/compare.py pick $r/oneshot_sandwich/front.json 8 > $r/picked_sandwich.txt
-  build/experiments/supernet_validate --genomes search_spaces/fmnist_space.json $r/picked_sandwich.txt 10000 1 500 1 \
+  $validate --genomes search_spaces/fmnist_space.json $r/picked_sandwich.txt 10000 1 500 1 \
     | tee $r/retrained_sandwich.txt
   /usr/bin/python3 experiments/supernet/compare.py compare $r/oneshot_sandwich/front.json \
     $r/retrained_sandwich.txt $r/trained/front.json

@@ -7,9 +7,10 @@
 # step) for E epochs -> train_sandwich_output.txt, runs/super_sandwich.
 set -e
 cd "$(dirname "$0")/../.."
+hwnas=${HWNAS:-build/hwnas}  # HWNAS: run another binary (a frozen copy)
 dir=super out=train_output.txt flag= epochs=10
 if [ "$1" = sandwich ]; then dir=super_sandwich out=train_sandwich_output.txt flag=--sandwich epochs=$2; fi
 rm -rf experiments/supernet/runs/$dir
-{ uptime; /usr/bin/time -v build/hwnas supernet train search_spaces/fmnist_space.json --dataset fashion-mnist \
+{ uptime; /usr/bin/time -v $hwnas supernet train search_spaces/fmnist_space.json --dataset fashion-mnist \
     --epochs $epochs --subset 20000 --batch 128 --lr 0.05 --seed 0 --threads 2 --test-subset 2000 $flag \
     --out experiments/supernet/runs/$dir 2>&1 | grep -v "step [0-9]*/" ; uptime; } > experiments/supernet/$out 2>&1

@@ -6,7 +6,8 @@
 # runs/super_sandwich -> validate_sandwich_output.txt.
 set -e
 cd "$(dirname "$0")/../.."
+validate=${VALIDATE:-build/experiments/supernet_validate}  # VALIDATE: run another binary
 dir=super out=validate_output.txt
 if [ "$1" = sandwich ]; then dir=super_sandwich out=validate_sandwich_output.txt; fi
-{ uptime; build/experiments/supernet_validate search_spaces/fmnist_space.json experiments/supernet/runs/$dir 24 10000 1 2000 0; uptime; } \
+{ uptime; $validate search_spaces/fmnist_space.json experiments/supernet/runs/$dir 24 10000 1 2000 0; uptime; } \
   > experiments/supernet/$out 2>&1

@@ -2,9 +2,13 @@
 
 #include <cblas.h>
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 namespace hwnas::exec::kernels {
 
@@ -305,6 +309,121 @@ void im2col(const ConvGeom& g, const float* x, float* col) {
         float* row = col + ((c * g.kh + i) * g.kw + j) * plane;
         const float* src = planes + f.phase(g, i, j) * f.plane + f.offset(g, i, j);
         for (i64 u = 0; u < g.ho; ++u) copy_row(src + u * f.wq, row + u * g.wo, g.wo);
+      }
+  }
+}
+
+bool direct_conv_available() {
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+}
+
+i64 direct_conv_scratch(const ConvGeom& g) { return g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw); }
+
+i64 direct_weights_size(const ConvGeom& g, i64 cout) { return (cout + 15) / 16 * 16 * g.c * g.kh * g.kw; }
+
+void pack_direct_weights(const ConvGeom& g, i64 cout, const float* w, float* packed) {
+  const i64 taps = g.c * g.kh * g.kw, blocks = (cout + 15) / 16;
+  for (i64 b = 0; b < blocks; ++b)
+    for (i64 t = 0; t < taps; ++t)
+      for (i64 l = 0; l < 16; ++l) {
+        const i64 o = b * 16 + l;
+        packed[(b * taps + t) * 16 + l] = o < cout ? w[o * taps + t] : 0.0f;
+      }
+}
+
+namespace {
+
+// One register tile: output channels [16 cb0, 16 (cb0 + CB)) of V pixels of output row u from
+// column v0, width stride SW. acc[b][t] holds the 16 channels of pixel t; the taps (input
+// channel, kernel row, kernel column) run as one loop over their offsets `off` in the padded
+// input, so the accumulators stay in registers; stored with a masked scatter into the planes.
+template <int V, int CB, int SW>
+[[gnu::target("avx512f")]] void direct_tile(const ConvGeom& g, i64 cout, const float* xp, const i64* off, i64 wp,
+                                            const float* packed, i64 cb0, i64 u, i64 v0, const float* bias, float lo,
+                                            float hi, float* y) {
+  const i64 taps = g.c * g.kh * g.kw;
+  __m512 acc[CB][V];
+  for (int b = 0; b < CB; ++b) {
+    const i64 o = (cb0 + b) * 16;
+    const __mmask16 m = static_cast<__mmask16>(cout - o >= 16 ? 0xffff : (1u << (cout - o)) - 1);
+    const __m512 init = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+    for (int t = 0; t < V; ++t) acc[b][t] = init;
+  }
+  const float* wb = packed + cb0 * taps * 16;
+  const float* base = xp + u * g.sh * wp + v0 * SW;
+  for (i64 q = 0; q < taps; ++q) {
+    const float* xs = base + off[q];
+    __m512 w[CB];
+    for (int b = 0; b < CB; ++b) w[b] = _mm512_loadu_ps(wb + (b * taps + q) * 16);
+    for (int t = 0; t < V; ++t) {
+      const __m512 xv = _mm512_set1_ps(xs[t * SW]);
+      for (int b = 0; b < CB; ++b) acc[b][t] = _mm512_fmadd_ps(w[b], xv, acc[b][t]);
+    }
+  }
+  const i64 plane = g.ho * g.wo;
+  const __m512i lanes = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(static_cast<int>(plane)));
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  for (int b = 0; b < CB; ++b) {
+    const i64 o = (cb0 + b) * 16;
+    const __mmask16 m = static_cast<__mmask16>(cout - o >= 16 ? 0xffff : (1u << (cout - o)) - 1);
+    float* yb = y + o * plane + u * g.wo + v0;
+    for (int t = 0; t < V; ++t) {
+      // the masked forms (all lanes) sidestep GCC 12's -Wuninitialized on _mm512_min_ps
+      const __m512 v = _mm512_mask_min_ps(acc[b][t], 0xffff, acc[b][t], vhi);
+      _mm512_mask_i32scatter_ps(yb + t, m, lanes, _mm512_mask_max_ps(v, 0xffff, v, vlo), 4);
+    }
+  }
+}
+
+using Tile = void (*)(const ConvGeom&, i64, const float*, const i64*, i64, const float*, i64, i64, i64, const float*, float,
+                      float, float*);
+
+constexpr int kTileMax = 14;  // output pixels per register tile
+thread_local std::vector<i64> direct_offsets;  // conv_direct's tap offsets (no allocation once grown)
+
+template <int CB, int SW, int... V>
+constexpr std::array<Tile, sizeof...(V)> tiles(std::integer_sequence<int, V...>) {
+  return {&direct_tile<V + 1, CB, SW>...};
+}
+
+// [CB - 1][SW - 1][V - 1]
+const std::array<std::array<std::array<Tile, kTileMax>, 2>, 2> kTiles = {{
+    {{tiles<1, 1>(std::make_integer_sequence<int, kTileMax>{}), tiles<1, 2>(std::make_integer_sequence<int, kTileMax>{})}},
+    {{tiles<2, 1>(std::make_integer_sequence<int, kTileMax>{}), tiles<2, 2>(std::make_integer_sequence<int, kTileMax>{})}},
+}};
+
+}  // namespace
+
+void conv_direct(const ConvGeom& g, i64 cout, const float* x, const float* packed, const float* bias, float lo, float hi,
+                 float* y, float* scratch) {
+  const i64 hp = g.h + 2 * g.ph, wp = g.w + 2 * g.pw;
+  std::vector<i64>& off = direct_offsets;
+  off.clear();
+  for (i64 c = 0; c < g.c; ++c)
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) off.push_back((c * hp + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw);
+  for (i64 c = 0; c < g.c; ++c) {
+    float* p = scratch + c * hp * wp;
+    std::fill_n(p, g.ph * wp, 0.0f);
+    for (i64 r = 0; r < g.h; ++r) {
+      float* row = p + (g.ph + r) * wp;
+      std::fill_n(row, g.pw, 0.0f);
+      std::memcpy(row + g.pw, x + (c * g.h + r) * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
+      std::fill_n(row + g.pw + g.w, g.pw, 0.0f);
+    }
+    std::fill_n(p + (g.ph + g.h) * wp, g.ph * wp, 0.0f);
+  }
+  // a row splits into equal tiles of at most kTileMax pixels (the first ones one wider)
+  const i64 ntiles = (g.wo + kTileMax - 1) / kTileMax, blocks = (cout + 15) / 16;
+  for (i64 cb = 0; cb < blocks; cb += 2) {
+    const int nb = blocks - cb >= 2 ? 2 : 1;
+    for (i64 u = 0; u < g.ho; ++u)
+      for (i64 k = 0, v0 = 0; k < ntiles; ++k) {
+        const i64 v = g.wo / ntiles + (k < g.wo % ntiles);
+        kTiles[nb - 1][g.sw - 1][v - 1](g, cout, scratch, off.data(), wp, packed, cb, u, v0, bias, lo, hi, y);
+        v0 += v;
       }
   }
 }

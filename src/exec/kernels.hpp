@@ -28,6 +28,20 @@ void im2col(const ConvGeom& g, const float* x, float* col);
 // its scratch part overwritten.
 void col2im(const ConvGeom& g, float* col, float* dx, bool overwrite);
 
+// Direct convolution of one image, one group (g.c input channels, cout outputs), stride 1 or
+// 2 along the width, any kernel, height stride, padding and dilation, on CPUs with AVX-512F
+// (direct_conv_available): sixteen output channels per vector, a row of output pixels per
+// register tile, the input read once through a zero-padded copy in `scratch`
+// (direct_conv_scratch(g) floats) instead of a column matrix. `packed` holds the weights as
+// pack_direct_weights lays them out; y = clamp(w * x + bias, lo, hi) (bias may be null).
+bool direct_conv_available();
+i64 direct_conv_scratch(const ConvGeom& g);
+i64 direct_weights_size(const ConvGeom& g, i64 cout);
+// w[cout, c, kh, kw] -> packed[cout/16 rounded up][c][kh][kw][16], zeros past cout
+void pack_direct_weights(const ConvGeom& g, i64 cout, const float* w, float* packed);
+void conv_direct(const ConvGeom& g, i64 cout, const float* x, const float* packed, const float* bias, float lo,
+                 float hi, float* y, float* scratch);
+
 // One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through the
 // plane's polyphase split in `scratch` (depthwise_scratch(g) floats): any kernel, stride and
 // dilation runs as unit-stride passes.
