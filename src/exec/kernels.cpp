@@ -313,6 +313,12 @@ void im2col(const ConvGeom& g, const float* x, float* col) {
   }
 }
 
+namespace {
+i64 round16(i64 n) { return (n + 15) / 16 * 16; }
+// a mask of the first min(n, 16) lanes
+__mmask16 first_lanes(i64 n) { return static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1); }
+}  // namespace
+
 bool direct_conv_available() {
   static const bool yes = __builtin_cpu_supports("avx512f");
   return yes;
@@ -320,10 +326,10 @@ bool direct_conv_available() {
 
 i64 direct_conv_scratch(const ConvGeom& g) { return g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw); }
 
-i64 direct_weights_size(const ConvGeom& g, i64 cout) { return (cout + 15) / 16 * 16 * g.c * g.kh * g.kw; }
+i64 direct_weights_size(const ConvGeom& g, i64 cout) { return round16(cout) * g.c * g.kh * g.kw; }
 
 void pack_direct_weights(const ConvGeom& g, i64 cout, const float* w, float* packed) {
-  const i64 taps = g.c * g.kh * g.kw, blocks = (cout + 15) / 16;
+  const i64 taps = g.c * g.kh * g.kw, blocks = round16(cout) / 16;
   for (i64 b = 0; b < blocks; ++b)
     for (i64 t = 0; t < taps; ++t)
       for (i64 l = 0; l < 16; ++l) {
@@ -346,7 +352,7 @@ template <int V, int CB, int SW>
   __m512 acc[CB][V];
   for (int b = 0; b < CB; ++b) {
     const i64 o = (cb0 + b) * 16;
-    const __mmask16 m = static_cast<__mmask16>(cout - o >= 16 ? 0xffff : (1u << (cout - o)) - 1);
+    const __mmask16 m = first_lanes(cout - o);
     const __m512 init = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
     for (int t = 0; t < V; ++t) acc[b][t] = init;
   }
@@ -367,7 +373,7 @@ template <int V, int CB, int SW>
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
   for (int b = 0; b < CB; ++b) {
     const i64 o = (cb0 + b) * 16;
-    const __mmask16 m = static_cast<__mmask16>(cout - o >= 16 ? 0xffff : (1u << (cout - o)) - 1);
+    const __mmask16 m = first_lanes(cout - o);
     float* yb = y + o * plane + u * g.wo + v0;
     for (int t = 0; t < V; ++t) {
       // the masked forms (all lanes) sidestep GCC 12's -Wuninitialized on _mm512_min_ps
