@@ -434,6 +434,47 @@ void conv_direct(const ConvGeom& g, i64 cout, const float* x, const float* packe
   }
 }
 
+namespace {
+// the padded plane's row pitch: at least the padded width, and every 16-pixel chunk of an
+// output row reads 16 sw floats from its first tap's column on
+i64 depthwise_pitch(const ConvGeom& g) {
+  return std::max(g.w + 2 * g.pw, round16(g.wo) * g.sw + static_cast<i64>(g.kw - 1) * g.dw);
+}
+}  // namespace
+
+i64 depthwise_direct_scratch(const ConvGeom& g) { return (g.h + 2 * g.ph) * depthwise_pitch(g); }
+
+[[gnu::target("avx512f")]] void depthwise_direct(const ConvGeom& g, const float* x, const float* w, float bias, float lo,
+                                                 float hi, float* y, float* scratch) {
+  const i64 pitch = depthwise_pitch(g), hp = g.h + 2 * g.ph;
+  std::fill_n(scratch, g.ph * pitch, 0.0f);
+  for (i64 r = 0; r < g.h; ++r) {
+    float* row = scratch + (g.ph + r) * pitch;
+    std::fill_n(row, g.pw, 0.0f);
+    std::memcpy(row + g.pw, x + r * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
+    std::fill(row + g.pw + g.w, row + pitch, 0.0f);
+  }
+  std::fill_n(scratch + (g.ph + g.h) * pitch, (hp - g.ph - g.h) * pitch, 0.0f);
+  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi), vb = _mm512_set1_ps(bias);
+  for (i64 u = 0; u < g.ho; ++u)
+    for (i64 v0 = 0; v0 < g.wo; v0 += 16) {
+      __m512 acc = vb;
+      for (int i = 0; i < g.kh; ++i) {
+        const float* row = scratch + (u * g.sh + static_cast<i64>(i) * g.dh) * pitch + v0 * g.sw;
+        for (int j = 0; j < g.kw; ++j) {
+          const float* p = row + static_cast<i64>(j) * g.dw;
+          const __m512 xv = g.sw == 1 ? _mm512_loadu_ps(p)
+                                      : _mm512_permutex2var_ps(_mm512_loadu_ps(p), evens, _mm512_loadu_ps(p + 16));
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(w[i * g.kw + j]), xv, acc);
+        }
+      }
+      acc = _mm512_mask_min_ps(acc, 0xffff, acc, vhi);  // masked forms: see direct_tile
+      acc = _mm512_mask_max_ps(acc, 0xffff, acc, vlo);
+      _mm512_mask_storeu_ps(y + u * g.wo + v0, first_lanes(g.wo - v0), acc);
+    }
+}
+
 HWNAS_VECTOR
 void col2im(const ConvGeom& g, float* col, float* dx, bool overwrite) {
   const Phases f(g);

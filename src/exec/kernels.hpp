@@ -42,6 +42,14 @@ void pack_direct_weights(const ConvGeom& g, i64 cout, const float* w, float* pac
 void conv_direct(const ConvGeom& g, i64 cout, const float* x, const float* packed, const float* bias, float lo,
                  float hi, float* y, float* scratch);
 
+// One plane of a depthwise convolution (g.c == 1) with width stride 1 or 2 on CPUs with
+// AVX-512F: sixteen output pixels of a row per vector, a stride-2 tap read as two loads and a
+// permute, through a zero-padded copy of the plane in `scratch`
+// (depthwise_direct_scratch(g) floats); y = clamp(w * x + bias, lo, hi).
+i64 depthwise_direct_scratch(const ConvGeom& g);
+void depthwise_direct(const ConvGeom& g, const float* x, const float* w, float bias, float lo, float hi, float* y,
+                      float* scratch);
+
 // One channel plane of a depthwise convolution (g.c == 1): y = w * x (+ bias), through the
 // plane's polyphase split in `scratch` (depthwise_scratch(g) floats): any kernel, stride and
 // dilation runs as unit-stride passes.

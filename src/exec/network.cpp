@@ -100,7 +100,8 @@ struct Plan {
   // conv
   kernels::ConvGeom geom{};
   bool depthwise = false, pointwise = false;
-  bool direct = false;        // forward through kernels::conv_direct, its weights in `packed`
+  bool direct = false;        // forward through kernels::conv_direct (its weights in `packed`)
+                              // or kernels::depthwise_direct
   std::vector<float> packed;
   // eval fusion: a conv writes into `fused_out` and applies `fused_act`; the fused batch
   // norm / activation nodes are skipped (`fused_away`)
@@ -366,11 +367,13 @@ struct Network::Impl {
         col_chunks = std::max(col_chunks, chunks_of(nd.shape[0]));
         if (pl.depthwise) col_need = std::max(col_need, kernels::depthwise_scratch(gm));
         if (!pl.depthwise && !pl.pointwise) col_need = std::max(col_need, kernels::im2col_scratch(gm));
-        // direct where each output sums enough taps to amortise its scatter (A's 1-channel
-        // stem, 9 taps: 14.5 us per image direct against 10.5 through im2col)
-        pl.direct = a.groups == 1 && !pl.depthwise && !pl.pointwise && (a.sw == 1 || a.sw == 2) && gm.c * a.kh * a.kw >= 32 &&
-                    kernels::direct_conv_available();
-        if (pl.direct) {
+        // The direct kernels' forward (AVX-512): depthwise convs with width stride 1 or 2, and the
+        // groups-1 ones whose outputs each sum enough taps to amortise the scatter (A's 1-channel
+        // stem, 9 taps: 14.5 us per image direct against 10.5 through im2col).
+        pl.direct = kernels::direct_conv_available() && (a.sw == 1 || a.sw == 2) &&
+                    (pl.depthwise || (a.groups == 1 && !pl.pointwise && gm.c * a.kh * a.kw >= 32));
+        if (pl.direct && pl.depthwise) col_need = std::max(col_need, kernels::depthwise_direct_scratch(gm));
+        if (pl.direct && !pl.depthwise) {
           col_need = std::max(col_need, kernels::direct_conv_scratch(gm));
           pl.packed.resize(static_cast<std::size_t>(kernels::direct_weights_size(gm, a.out)));
         }
@@ -746,13 +749,17 @@ struct Network::Impl {
     const float inf = std::numeric_limits<float>::infinity();
     const bool clamps = act == Op::count_ || act == Op::relu || act == Op::relu6;
     const float lo = act == Op::relu || act == Op::relu6 ? 0.0f : -inf, hi = act == Op::relu6 ? 6.0f : inf;
-    if (pl.direct) kernels::pack_direct_weights(gm, cout, w, pl.packed.data());
+    if (pl.direct && !pl.depthwise) kernels::pack_direct_weights(gm, cout, w, pl.packed.data());
     parallel(chunks_of(nb), [&](i64 c) {
       float* colbuf = col[c].data();
       for (i64 n = chunk_begin(nb, c); n < chunk_begin(nb, c + 1); ++n) {
         const float* xn = x + n * cin * in_plane;
         float* yn = y + n * cout * out_plane;
-        if (pl.depthwise) {
+        if (pl.depthwise && pl.direct) {
+          for (i64 ch = 0; ch < cout; ++ch)
+            kernels::depthwise_direct(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, bias ? bias[ch] : 0.0f, lo, hi,
+                                      yn + ch * out_plane, colbuf);
+        } else if (pl.depthwise) {
           for (i64 ch = 0; ch < cout; ++ch)
             kernels::depthwise_plane(gm, xn + ch * in_plane, w + ch * gm.kh * gm.kw, bias ? bias[ch] : 0.0f, yn + ch * out_plane, colbuf);
         } else if (pl.direct) {
