@@ -1,9 +1,14 @@
 """One-shot front against the train-every-candidate front (experiments/supernet/search.sh).
 
   compare.py pick <oneshot front.json> <n>      genomes of n members evenly spread over the front
-  compare.py compare <oneshot front.json> <retrained.txt> <trained front.json>
+  compare.py compare <oneshot front.json> <retrained.txt> <trained front.json> [K]
       each retrained one-shot member (stand-alone accuracy, latency) against the trained front:
-      dominated or not, and both fronts' hypervolume for one reference point.
+      dominated or not, and both fronts' hypervolume for one reference point. With K: against the
+      front of the trained run's first K candidates (its candidates.jsonl) instead, the front a
+      run with budget K and the same seed would have found.
+  compare.py prefix <trained run dir> <its user s> <budget user s>
+      the smallest K whose first K candidates cost at least the budget, their user time
+      estimated as the run's user time shared out by each candidate's eval_s.
 """
 import json
 import sys
@@ -33,6 +38,25 @@ def hypervolume(pts, ref):
     return hv
 
 
+def first_front(run_dir, k):
+    """The non-dominated (accuracy, latency) points of a run's first k evaluated candidates."""
+    cands = [json.loads(line) for line in open(run_dir + "/candidates.jsonl")][:k]
+    pts = [(c["metrics"]["accuracy"], lat(c)) for c in cands if c["status"] == "ok"]
+    return [p for p in pts if not dominated(p, pts)]
+
+
+if sys.argv[1] == "prefix":
+    cands = [json.loads(line) for line in open(sys.argv[2] + "/candidates.jsonl")]
+    scale = float(sys.argv[3]) / sum(c["eval_s"] for c in cands)
+    spent = 0.0
+    for k, c in enumerate(cands, 1):
+        spent += c["eval_s"] * scale
+        if spent >= float(sys.argv[4]):
+            break
+    print(f"first {k} of {len(cands)} candidates: {spent:.1f} s user (estimated), "
+          f"{spent / float(sys.argv[4]):.2f}x the budget of {float(sys.argv[4]):.1f} s")
+    sys.exit(0)
+
 if sys.argv[1] == "pick":
     f = front(sys.argv[2])
     n = min(int(sys.argv[3]), len(f))
@@ -42,7 +66,10 @@ if sys.argv[1] == "pick":
     sys.exit(0)
 
 one = {",".join(str(int(v)) for v in c["genome"]): c for c in front(sys.argv[2])}
-trained = [(c["metrics"]["accuracy"], lat(c)) for c in front(sys.argv[4])]
+if len(sys.argv) > 5:
+    trained = first_front(sys.argv[4].rsplit("/", 1)[0], int(sys.argv[5]))
+else:
+    trained = [(c["metrics"]["accuracy"], lat(c)) for c in front(sys.argv[4])]
 rows = []
 for line in open(sys.argv[3]):
     parts = line.split()

@@ -1,8 +1,8 @@
 #!/bin/sh
 # (b) continued: the train-every-candidate search given about the CPU time of the one-shot route
 # (supernet training + one-shot search, user time from train_output.txt and search_output.txt),
-# compared with the same retrained one-shot members (runs/retrained.txt from search.sh) and with
-# those of the sandwich-rule supernet (runs/retrained_sandwich.txt from sandwich.sh).
+# compared with the same retrained one-shot members (runs/retrained.txt from search.sh);
+# sandwich.sh compares the sandwich-rule supernet's with it.
 # `equal_compute.sh N P`: N trained candidates, population P (N from the user time per trained
 # candidate of search.sh). Output: equal_compute_output.txt, runs/trained_equal.
 set -e
@@ -21,7 +21,4 @@ rm -rf experiments/supernet/runs/trained_equal
   uptime
   /usr/bin/python3 experiments/supernet/compare.py compare experiments/supernet/runs/oneshot/front.json \
     experiments/supernet/runs/retrained.txt experiments/supernet/runs/trained_equal/front.json
-  echo "sandwich-rule supernet:"
-  /usr/bin/python3 experiments/supernet/compare.py compare experiments/supernet/runs/oneshot_sandwich/front.json \
-    experiments/supernet/runs/retrained_sandwich.txt experiments/supernet/runs/trained_equal/front.json
 } > experiments/supernet/equal_compute_output.txt 2>&1

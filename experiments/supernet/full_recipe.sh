@@ -9,6 +9,9 @@
 # `full_recipe.sh search N P`: the train-every-candidate search given N candidates (population
 #   P), N chosen so that it gets the one-shot route's user time (train_output.txt +
 #   search_output.txt), then compared -> runs/trained_full.
+# `full_recipe.sh compare B U`: the trained search (U s user) cut to the one-shot route's B s
+#   user: compared through the front of its first K candidates, the smallest K costing >= B
+#   (compare.py prefix), which is what a run with budget K and the same seed evaluates.
 # Output: full_recipe_output.txt (appended to by each step).
 set -e
 cd "$(dirname "$0")/../.."
@@ -39,5 +42,14 @@ case "$1" in
       uptime
       /usr/bin/python3 experiments/supernet/compare.py compare $r/oneshot/front.json $r/retrained_full.txt $r/trained_full/front.json
     } >> $out 2>&1 ;;
-  *) echo "usage: full_recipe.sh retrain | search N P" >&2; exit 2 ;;
+  compare)
+    {
+      echo "\$ compare.py prefix runs/trained_full $3 $2"
+      line=$(/usr/bin/python3 experiments/supernet/compare.py prefix $r/trained_full $3 $2)
+      echo "$line"
+      K=$(echo "$line" | cut -d' ' -f2)
+      /usr/bin/python3 experiments/supernet/compare.py compare $r/oneshot/front.json $r/retrained_full.txt \
+        $r/trained_full/front.json $K
+    } >> $out 2>&1 ;;
+  *) echo "usage: full_recipe.sh retrain | search N P | compare B U" >&2; exit 2 ;;
 esac

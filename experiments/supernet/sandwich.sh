@@ -2,7 +2,7 @@
 # The sandwich-rule supernet (runs/super_sandwich from `train.sh sandwich 3`) through the route of
 # search.sh: the one-shot search (`sandwich.sh B`, default 2000 candidates), up to 8 members of
 # its front retrained stand-alone, compared with the front of the 30-candidate trained search of
-# search.sh (equal_compute.sh compares them with the compute-matched one).
+# search.sh and, when equal_compute.sh has run, with the compute-matched one.
 # Output: sandwich_output.txt, runs/oneshot_sandwich, runs/retrained_sandwich.txt.
 set -e
 cd "$(dirname "$0")/../.."
@@ -25,5 +25,10 @@ rm -rf $r/oneshot_sandwich
     | tee $r/retrained_sandwich.txt
   /usr/bin/python3 experiments/supernet/compare.py compare $r/oneshot_sandwich/front.json \
     $r/retrained_sandwich.txt $r/trained/front.json
+  if [ -f $r/trained_equal/front.json ]; then
+    echo "against the compute-matched trained search of equal_compute.sh:"
+    /usr/bin/python3 experiments/supernet/compare.py compare $r/oneshot_sandwich/front.json \
+      $r/retrained_sandwich.txt $r/trained_equal/front.json
+  fi
   uptime
 } > experiments/supernet/sandwich_output.txt 2>&1
