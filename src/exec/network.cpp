@@ -43,8 +43,9 @@ constexpr float kNormEps = 1e-5f;
 constexpr float kBnMomentum = kBatchNormMomentum;
 constexpr i64 kMaxChunks = 16;       // partitions of the batch (a function of the batch only)
 constexpr i64 kElemChunk = 1 << 15;  // partition of elementwise work
-// Samples per lane of a depth-first evaluation. Reference net B, batch 128, 2 threads: 7.4k to
-// 7.9k images/s for lanes of 1 to 8 against 5.5k node by node (A: no change, about 14.5k).
+// Samples per lane of a depth-first evaluation. Reference net B, batch 128, 2 threads, medians
+// of 3 (4 December): 9.5k to 10.2k images/s for lanes of 1 to 8 against 7.4k node by node;
+// A: about 22k either way.
 constexpr i64 kLane = 4;
 
 [[noreturn]] void unsupported(const Node& n, const std::string& why) {
