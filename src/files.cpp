@@ -45,4 +45,14 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   }
 }
 
+nlohmann::json parse_json(const std::string& text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    const std::string msg = e.what();
+    const auto p = msg.find("parse error");
+    throw Error(source + ": invalid JSON: " + (p == std::string::npos ? msg : msg.substr(p)));
+  }
+}
+
 }  // namespace hwnas

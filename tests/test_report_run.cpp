@@ -227,7 +227,7 @@ TEST_CASE("run report: missing and malformed run files name the file, line and f
     return std::string("no error");
   };
   const std::string rj = d + "/run.json: ";
-  CHECK_THAT(run_error("{\"format\": "), Catch::StartsWith(rj + "not valid JSON: parse error"));
+  CHECK_THAT(run_error("{\"format\": "), Catch::StartsWith(rj + "invalid JSON: parse error"));
   CHECK(run_error(R"({"format": "hwnas.run/2"})") == rj + "format: must be \"hwnas.run/1\", got \"hwnas.run/2\"");
   CHECK(run_error(R"({"format": "hwnas.run/1", "objectives": []})") == rj + "objectives: must be a non-empty array, got []");
   CHECK(run_error(R"({"format": "hwnas.run/1", "objectives": [{"metric": "params", "sense": "up"}]})") ==
@@ -258,7 +258,7 @@ TEST_CASE("run report: missing and malformed run files name the file, line and f
   };
   const std::string c3 = d + "/candidates.jsonl: line 3: ";
   const std::string two = cand(0, "ok", 0.5, 10) + cand(1, "ok", 0.6, 20);
-  CHECK_THAT(cand_error(two + "{\"id\": 2, \"status\": \"ok\", \"metr"), Catch::StartsWith(c3 + "not valid JSON: parse error"));
+  CHECK_THAT(cand_error(two + "{\"id\": 2, \"status\": \"ok\", \"metr"), Catch::StartsWith(c3 + "invalid JSON: parse error"));
   CHECK(cand_error(two + R"({"id": 2, "status": "done"})") == c3 + "status: must be ok, infeasible or invalid, got \"done\"");
   CHECK(cand_error(two + R"({"status": "ok"})") == c3 + "id: missing");
   CHECK(cand_error(two + R"({"id": "2", "status": "ok"})") == c3 + "id: must be an integer, got \"2\"");

@@ -568,12 +568,7 @@ Graph build_architecture(const json& root, const std::vector<const json*>& layer
 }
 
 Graph parse_architecture(const std::string& text, const std::string& source, const BuildOptions& opt) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": invalid JSON: " + e.what());
-  }
+  const json root = parse_json(text, source);
   std::vector<const json*> layers;
   if (root.is_object() && root.contains("layers") && root.at("layers").is_array())
     for (const json& l : root.at("layers")) layers.push_back(&l);

@@ -227,12 +227,7 @@ double latency_of(const Entry& e) {
 }  // namespace
 
 MeasurementSet parse_measurements(const std::string& text, const std::string& source) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": invalid JSON: " + e.what());
-  }
+  const json root = parse_json(text, source);
   MeasurementSet set;
   set.source = source;
   auto read_list = [&](const json& list, const std::string& name) {

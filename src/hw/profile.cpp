@@ -80,12 +80,7 @@ bool dtype_from_name(std::string_view name, Dtype& out) {
 int bytes_of(Dtype d) { return dtype_bytes[static_cast<std::size_t>(d)]; }
 
 Profile parse_profile(const std::string& text, const std::string& source) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": invalid JSON: " + e.what());
-  }
+  const json root = parse_json(text, source);
   if (!root.is_object()) throw Error(source + ": a profile must be a JSON object");
   const Reader r(root, source);
   static const std::set<std::string> known{

@@ -37,15 +37,6 @@ double number_at(const json& v, const std::string& where, const std::string& fie
   return v.get<double>();
 }
 
-json parse(const std::string& text, const std::string& where) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    const auto p = msg.find("parse error");
-    throw Error(where + ": not valid JSON: " + (p == std::string::npos ? msg : msg.substr(p)));
-  }
-}
 
 void read_config(Run& run, const std::string& path) {
   const json& c = run.config;
@@ -173,7 +164,7 @@ Run read_run(const std::string& dir) {
                 (fs::is_directory(dir) ? "'" + dir + "' is not a run directory written by hwnas search"
                                        : "no directory '" + dir + "'") +
                 ")");
-  run.config = parse(read_file(run_path), run_path);
+  run.config = parse_json(read_file(run_path), run_path);
   read_config(run, run_path);
 
   const std::string cand_path = (fs::path(dir) / "candidates.jsonl").string();
@@ -183,7 +174,7 @@ Run read_run(const std::string& dir) {
   for (int line = 1; std::getline(in, text); ++line) {
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = cand_path + ": line " + std::to_string(line);
-    run.candidates.push_back(read_candidate(parse(text, where), run, where, line));
+    run.candidates.push_back(read_candidate(parse_json(text, where), run, where, line));
   }
   return run;
 }

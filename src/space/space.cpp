@@ -558,12 +558,7 @@ std::string genome_text(const Genome& g) {
 }
 
 Space Space::parse(const std::string& text, const std::string& source) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": invalid JSON: " + e.what());
-  }
+  json root = parse_json(text, source);
   auto impl = std::make_shared<Impl>();
   impl->source = source;
   if (!root.is_object()) throw Error(source + ": a search space must be a JSON object, got " + show(root));
