@@ -317,6 +317,19 @@ namespace {
 i64 round16(i64 n) { return (n + 15) / 16 * 16; }
 // a mask of the first min(n, 16) lanes
 __mmask16 first_lanes(i64 n) { return static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1); }
+
+// dst[(h + 2 ph) rows][pitch] = the plane x[h][w] with ph zero rows above and below, pw zero
+// columns on the left and zeros from column pw + w to the pitch (>= w + 2 pw)
+void pad_plane(const ConvGeom& g, const float* x, i64 pitch, float* dst) {
+  std::fill_n(dst, g.ph * pitch, 0.0f);
+  for (i64 r = 0; r < g.h; ++r) {
+    float* row = dst + (g.ph + r) * pitch;
+    std::fill_n(row, g.pw, 0.0f);
+    std::memcpy(row + g.pw, x + r * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
+    std::fill(row + g.pw + g.w, row + pitch, 0.0f);
+  }
+  std::fill_n(dst + (g.ph + g.h) * pitch, g.ph * pitch, 0.0f);
+}
 }  // namespace
 
 bool direct_conv_available() {
@@ -410,19 +423,9 @@ void conv_direct(const ConvGeom& g, i64 cout, const float* x, const float* packe
   for (i64 c = 0; c < g.c; ++c)
     for (int i = 0; i < g.kh; ++i)
       for (int j = 0; j < g.kw; ++j) off.push_back((c * hp + static_cast<i64>(i) * g.dh) * wp + static_cast<i64>(j) * g.dw);
-  for (i64 c = 0; c < g.c; ++c) {
-    float* p = scratch + c * hp * wp;
-    std::fill_n(p, g.ph * wp, 0.0f);
-    for (i64 r = 0; r < g.h; ++r) {
-      float* row = p + (g.ph + r) * wp;
-      std::fill_n(row, g.pw, 0.0f);
-      std::memcpy(row + g.pw, x + (c * g.h + r) * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
-      std::fill_n(row + g.pw + g.w, g.pw, 0.0f);
-    }
-    std::fill_n(p + (g.ph + g.h) * wp, g.ph * wp, 0.0f);
-  }
+  for (i64 c = 0; c < g.c; ++c) pad_plane(g, x + c * g.h * g.w, wp, scratch + c * hp * wp);
   // a row splits into equal tiles of at most kTileMax pixels (the first ones one wider)
-  const i64 ntiles = (g.wo + kTileMax - 1) / kTileMax, blocks = (cout + 15) / 16;
+  const i64 ntiles = (g.wo + kTileMax - 1) / kTileMax, blocks = round16(cout) / 16;
   for (i64 cb = 0; cb < blocks; cb += 2) {
     const int nb = blocks - cb >= 2 ? 2 : 1;
     for (i64 u = 0; u < g.ho; ++u)
@@ -446,15 +449,8 @@ i64 depthwise_direct_scratch(const ConvGeom& g) { return (g.h + 2 * g.ph) * dept
 
 [[gnu::target("avx512f")]] void depthwise_direct(const ConvGeom& g, const float* x, const float* w, float bias, float lo,
                                                  float hi, float* y, float* scratch) {
-  const i64 pitch = depthwise_pitch(g), hp = g.h + 2 * g.ph;
-  std::fill_n(scratch, g.ph * pitch, 0.0f);
-  for (i64 r = 0; r < g.h; ++r) {
-    float* row = scratch + (g.ph + r) * pitch;
-    std::fill_n(row, g.pw, 0.0f);
-    std::memcpy(row + g.pw, x + r * g.w, sizeof(float) * static_cast<std::size_t>(g.w));
-    std::fill(row + g.pw + g.w, row + pitch, 0.0f);
-  }
-  std::fill_n(scratch + (g.ph + g.h) * pitch, (hp - g.ph - g.h) * pitch, 0.0f);
+  const i64 pitch = depthwise_pitch(g);
+  pad_plane(g, x, pitch, scratch);
   const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi), vb = _mm512_set1_ps(bias);
   for (i64 u = 0; u < g.ho; ++u)

@@ -37,7 +37,6 @@ double number_at(const json& v, const std::string& where, const std::string& fie
   return v.get<double>();
 }
 
-
 void read_config(Run& run, const std::string& path) {
   const json& c = run.config;
   if (!c.is_object()) throw Error(path + ": must be a JSON object, got " + shown(c));
